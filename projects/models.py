@@ -1,0 +1,375 @@
+"""The plan and what is tracked of it: Plan → Strategy → Task → CoreProject → Milestone.
+
+Money is stored in whole won (원) everywhere; screens show 억원 through ``projects.money``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+SAMPLE_PREFIX = "[예시]"
+
+
+class MoneyField(models.PositiveBigIntegerField):
+    """An amount in whole won; the database refuses a negative one."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("help_text", _("원 단위로 저장합니다 (화면에는 억원으로 표시)."))
+        super().__init__(*args, **kwargs)
+
+
+class Plan(models.Model):
+    code = models.SlugField(_("코드"), max_length=40, unique=True)
+    name = models.CharField(_("계획명"), max_length=200)
+    name_en = models.CharField(_("계획명(영문)"), max_length=200, blank=True)
+    goal = models.TextField(_("목표"), blank=True)
+    goal_en = models.TextField(_("목표(영문)"), blank=True)
+    adopted_on = models.DateField(_("수립일"), null=True, blank=True)
+    source = models.TextField(_("출처"), blank=True)
+    announced_new_count = models.PositiveSmallIntegerField(_("발표 신규 사업 수"), default=0)
+    announced_upgraded_count = models.PositiveSmallIntegerField(_("발표 고도화 사업 수"), default=0)
+    announced_expanded_count = models.PositiveSmallIntegerField(_("발표 확대 사업 수"), default=0)
+
+    class Meta:
+        verbose_name = _("계획")
+        verbose_name_plural = _("계획")
+        ordering = ["-adopted_on", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Strategy(models.Model):
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="strategies", verbose_name=_("계획"))
+    code = models.CharField(_("코드"), max_length=20)
+    order = models.PositiveSmallIntegerField(_("순서"), default=0)
+    name = models.CharField(_("전략명"), max_length=200)
+    name_en = models.CharField(_("전략명(영문)"), max_length=200, blank=True)
+    announced_project_count = models.PositiveSmallIntegerField(_("발표 핵심사업 수"), default=0)
+    announced_budget = MoneyField(_("발표 사업비"), default=0)
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="led_strategies",
+        verbose_name=_("전략 책임자"),
+    )
+
+    class Meta:
+        verbose_name = _("전략")
+        verbose_name_plural = _("전략")
+        ordering = ["plan", "order", "code"]
+        constraints = [models.UniqueConstraint(fields=["plan", "code"], name="strategy_code_unique_in_plan")]
+
+    def __str__(self) -> str:
+        return f"{self.code}. {self.name}"
+
+
+class Task(models.Model):
+    """추진과제: the middle level of the plan."""
+
+    strategy = models.ForeignKey(Strategy, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("전략"))
+    code = models.CharField(_("코드"), max_length=20)
+    order = models.PositiveSmallIntegerField(_("순서"), default=0)
+    name = models.CharField(_("추진과제명"), max_length=200)
+    name_en = models.CharField(_("추진과제명(영문)"), max_length=200, blank=True)
+    is_inferred = models.BooleanField(
+        _("추정 과제"),
+        default=False,
+        help_text=_("발표문에 과제 목록이 없어 전략 설명에서 추정한 과제입니다. TF가 이름을 고칠 수 있습니다."),
+    )
+
+    class Meta:
+        verbose_name = _("추진과제")
+        verbose_name_plural = _("추진과제")
+        ordering = ["strategy__order", "order", "code"]
+        constraints = [models.UniqueConstraint(fields=["strategy", "code"], name="task_code_unique_in_strategy")]
+
+    def __str__(self) -> str:
+        return f"{self.code}. {self.name}"
+
+
+class Department(models.Model):
+    """주관부서: a department of the city that leads projects."""
+
+    name = models.CharField(_("부서명"), max_length=100, unique=True)
+    name_en = models.CharField(_("부서명(영문)"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("주관부서")
+        verbose_name_plural = _("주관부서")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Organization(models.Model):
+    """A partner outside the city: anchor company, public agency, university, research institute."""
+
+    class Kind(models.TextChoices):
+        COMPANY = "company", _("기업")
+        PUBLIC_AGENCY = "public_agency", _("공공기관")
+        UNIVERSITY = "university", _("대학")
+        RESEARCH = "research", _("연구기관")
+        OTHER = "other", _("기타")
+
+    name = models.CharField(_("기관명"), max_length=200, unique=True)
+    name_en = models.CharField(_("기관명(영문)"), max_length=200, blank=True)
+    kind = models.CharField(_("유형"), max_length=20, choices=Kind.choices, default=Kind.OTHER)
+
+    class Meta:
+        verbose_name = _("협력기관")
+        verbose_name_plural = _("협력기관")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CoreProject(models.Model):
+    """핵심사업: one of the plan's core projects, the unit project managers own."""
+
+    class Category(models.TextChoices):
+        NEW = "new", _("신규")
+        UPGRADED = "upgraded", _("고도화")
+        EXPANDED = "expanded", _("확대")
+
+    class RagStatus(models.TextChoices):
+        ON_TRACK = "on_track", _("정상")
+        AT_RISK = "at_risk", _("주의")
+        DELAYED = "delayed", _("지연")
+        DONE = "done", _("완료")
+        ON_HOLD = "on_hold", _("보류")
+
+    class Support(models.TextChoices):
+        FINANCE = "finance", _("재정")
+        TAX = "tax", _("세제")
+        FINANCING = "financing", _("금융")
+        WORKFORCE = "workforce", _("인력")
+        REGULATION = "regulation", _("규제")
+        SITING = "siting", _("입지")
+
+    plan = models.ForeignKey(
+        Plan,
+        on_delete=models.PROTECT,
+        related_name="projects",
+        verbose_name=_("계획"),
+        editable=False,
+        help_text=_("추진과제의 계획에서 정해집니다."),
+    )
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="projects", verbose_name=_("추진과제"))
+    code = models.CharField(_("사업코드"), max_length=30)
+    name = models.CharField(_("사업명"), max_length=300)
+    name_en = models.CharField(_("사업명(영문)"), max_length=300, blank=True)
+    description = models.TextField(_("사업 개요"), blank=True)
+    category = models.CharField(_("구분"), max_length=20, choices=Category.choices, default=Category.NEW)
+    lead_department = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="projects",
+        verbose_name=_("주관부서"),
+    )
+    managers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="managed_projects", verbose_name=_("사업 담당자")
+    )
+    partners = models.ManyToManyField(Organization, blank=True, related_name="projects", verbose_name=_("협력기관"))
+    budget_total = MoneyField(_("총사업비"), null=True, blank=True, help_text=_("원 단위. 비어 있으면 미정입니다."))
+    budget_national = MoneyField(_("국비"), default=0)
+    budget_city = MoneyField(_("시비"), default=0)
+    budget_private = MoneyField(_("민자"), default=0)
+    start_year = models.PositiveSmallIntegerField(_("시작 연도"), null=True, blank=True)
+    end_year = models.PositiveSmallIntegerField(_("종료 연도"), null=True, blank=True)
+    government_programme = models.CharField(_("연계 정부사업"), max_length=300, blank=True)
+    support_needs = models.JSONField(
+        _("요청 지원 패키지"),
+        default=list,
+        blank=True,
+        help_text=_("재정·세제·금융·인력·규제·입지 중 요청하는 항목"),
+    )
+    rag_status = models.CharField(_("추진 상태"), max_length=20, choices=RagStatus.choices, default=RagStatus.ON_TRACK)
+    is_flagship = models.BooleanField(_("대표 사업"), default=False)
+    is_sample = models.BooleanField(
+        _("예시 데이터"),
+        default=False,
+        editable=False,
+        help_text=_("seed_demo가 만든 예시 사업입니다. 계획에서 온 사업이 아닙니다."),
+    )
+    created_at = models.DateTimeField(_("등록 시각"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("수정 시각"), auto_now=True)
+
+    history = HistoricalRecords(m2m_fields=[managers, partners], verbose_name=_("핵심사업 변경 이력"))
+
+    class Meta:
+        verbose_name = _("핵심사업")
+        verbose_name_plural = _("핵심사업")
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "code"], name="project_code_unique_in_plan"),
+            models.CheckConstraint(
+                condition=Q(start_year__isnull=True) | Q(end_year__isnull=True) | Q(end_year__gte=F("start_year")),
+                name="project_end_year_not_before_start",
+                violation_error_message=_("종료 연도는 시작 연도보다 앞설 수 없습니다."),
+            ),
+            models.CheckConstraint(
+                condition=Q(budget_total__isnull=True)
+                | Q(budget_total__gte=F("budget_national") + F("budget_city") + F("budget_private")),
+                name="project_budget_split_within_total",
+                violation_error_message=_("국비·시비·민자의 합은 총사업비를 넘을 수 없습니다."),
+            ),
+            models.CheckConstraint(
+                condition=Q(is_sample=True, name__startswith=SAMPLE_PREFIX)
+                | (Q(is_sample=False) & ~Q(name__startswith=SAMPLE_PREFIX)),
+                name="project_sample_iff_prefixed",
+                violation_error_message=_("예시 사업만 이름이 [예시]로 시작합니다."),
+            ),
+        ]
+        indexes = [models.Index(fields=["plan", "rag_status"], name="project_plan_rag_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    def save(self, *args, **kwargs):
+        self.plan_id = self.task.strategy.plan_id
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        unknown = set(self.support_needs or []) - set(self.Support.values)
+        if unknown:
+            raise ValidationError({"support_needs": _("알 수 없는 지원 항목: %s") % ", ".join(sorted(unknown))})
+
+    @property
+    def strategy(self) -> Strategy:
+        return self.task.strategy
+
+    def support_needs_display(self) -> list[str]:
+        labels = dict(self.Support.choices)
+        return [str(labels.get(value, value)) for value in self.support_needs]
+
+
+class Milestone(models.Model):
+    """A dated step a project must hit: a funding application, a contest bid, an agreement…"""
+
+    class Kind(models.TextChoices):
+        NATIONAL_FUNDING = "national_funding", _("국비 신청")
+        PUBLIC_CONTEST = "public_contest", _("정부 공모")
+        BUDGET_REFLECTION = "budget_reflection", _("정부 예산 반영")
+        FEASIBILITY_STUDY = "feasibility_study", _("예비타당성조사")
+        AGREEMENT = "agreement", _("협약")
+        LEGAL = "legal", _("법·제도")
+        CONSTRUCTION = "construction", _("착공·공사")
+        OTHER = "other", _("기타")
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("예정")
+        IN_PROGRESS = "in_progress", _("진행 중")
+        SUBMITTED = "submitted", _("제출 완료")
+        ACHIEVED = "achieved", _("달성")
+        MISSED = "missed", _("미달성")
+        CANCELLED = "cancelled", _("취소")
+
+    OPEN_STATUSES = (Status.PLANNED, Status.IN_PROGRESS, Status.SUBMITTED)
+
+    project = models.ForeignKey(
+        CoreProject, on_delete=models.CASCADE, related_name="milestones", verbose_name=_("핵심사업")
+    )
+    kind = models.CharField(_("유형"), max_length=30, choices=Kind.choices, default=Kind.OTHER)
+    title = models.CharField(_("마일스톤"), max_length=300)
+    responsible_agency = models.CharField(_("소관 부처"), max_length=100, blank=True)
+    due_date = models.DateField(_("기한"))
+    status = models.CharField(_("상태"), max_length=20, choices=Status.choices, default=Status.PLANNED)
+    completed_on = models.DateField(_("달성일"), null=True, blank=True)
+    amount_requested = MoneyField(_("신청액"), null=True, blank=True)
+    amount_secured = MoneyField(_("확보액"), null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_milestones",
+        verbose_name=_("담당자"),
+    )
+    notes = models.TextField(_("비고"), blank=True)
+    created_at = models.DateTimeField(_("등록 시각"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("수정 시각"), auto_now=True)
+
+    history = HistoricalRecords(verbose_name=_("마일스톤 변경 이력"))
+
+    class Meta:
+        verbose_name = _("마일스톤")
+        verbose_name_plural = _("마일스톤")
+        ordering = ["due_date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="achieved", completed_on__isnull=False)
+                | (~Q(status="achieved") & Q(completed_on__isnull=True)),
+                name="milestone_completed_on_iff_achieved",
+                violation_error_message=_("달성일은 달성한 마일스톤에만, 반드시 입력합니다."),
+            ),
+        ]
+        indexes = [
+            # "What is due when": open milestones by due date (reminders, dashboards, my projects).
+            models.Index(
+                fields=["due_date"],
+                condition=Q(status__in=["planned", "in_progress", "submitted"]),
+                name="milestone_open_due_idx",
+            ),
+            models.Index(fields=["project", "due_date"], name="milestone_project_due_idx"),
+            models.Index(fields=["owner", "due_date"], name="milestone_owner_due_idx"),
+            models.Index(fields=["status", "due_date"], name="milestone_status_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class ProgressUpdate(models.Model):
+    """A project manager's weekly note: one per project per ISO week (Asia/Seoul)."""
+
+    project = models.ForeignKey(
+        CoreProject, on_delete=models.CASCADE, related_name="progress_updates", verbose_name=_("핵심사업")
+    )
+    week_start = models.DateField(_("주 시작일(월)"), help_text=_("ISO 주의 월요일 (Asia/Seoul)"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="progress_updates",
+        verbose_name=_("작성자"),
+    )
+    summary = models.TextField(_("추진 내용"))
+    blockers = models.TextField(_("애로 사항"), blank=True)
+    next_steps = models.TextField(_("향후 계획"), blank=True)
+    rag_status = models.CharField(_("추진 상태"), max_length=20, choices=CoreProject.RagStatus.choices)
+    created_at = models.DateTimeField(_("작성 시각"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("수정 시각"), auto_now=True)
+
+    history = HistoricalRecords(verbose_name=_("주간 진행 보고 변경 이력"))
+
+    class Meta:
+        verbose_name = _("주간 진행 보고")
+        verbose_name_plural = _("주간 진행 보고")
+        ordering = ["-week_start", "project"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "week_start"], name="one_progress_update_per_week"),
+            models.CheckConstraint(
+                condition=Q(week_start__iso_week_day=1),
+                name="progress_week_starts_monday",
+                violation_error_message=_("주 시작일은 월요일이어야 합니다."),
+            ),
+        ]
+        indexes = [models.Index(fields=["week_start"], name="progress_week_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.project.code} {self.week_start:%G-W%V}"

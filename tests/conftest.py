@@ -1,0 +1,64 @@
+"""Shared fixtures: an owner, a teammate and an outsider; and the real services some tests need.
+
+A test that needs PostgreSQL or Redis skips with a reason on a laptop without them, and fails instead
+when CI is set, so that CI always exercises the real services.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from projects import roles
+from tests.factories import CoreProjectFactory, UserFactory
+
+IN_CI = bool(os.environ.get("CI"))
+
+
+def require_service(available: bool, reason: str) -> None:
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"CI needs this service, and it is not configured: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres():
+    """The test database is PostgreSQL (DATABASE_URL=postgres://...)."""
+    require_service(connection.vendor == "postgresql", "DATABASE_URL does not point at PostgreSQL")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A real Redis server's URL (REDIS_URL=redis://...)."""
+    require_service(bool(settings.REDIS_URL), "REDIS_URL is not set")
+    return settings.REDIS_URL
+
+
+@pytest.fixture
+def owner(db):
+    return UserFactory(username="owner", role=roles.PROJECT_MANAGER)
+
+
+@pytest.fixture
+def teammate(db):
+    return UserFactory(username="teammate", role=roles.PROJECT_MANAGER)
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory(username="outsider", role=roles.PROJECT_MANAGER)
+
+
+@pytest.fixture
+def project(owner, teammate):
+    return CoreProjectFactory(managers=[owner, teammate])
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(username="root", is_staff=True, is_superuser=True, role=roles.ADMIN)
