@@ -22,6 +22,21 @@ class MoneyField(models.PositiveBigIntegerField):
         kwargs.setdefault("help_text", _("원 단위로 저장합니다 (화면에는 억원으로 표시)."))
         super().__init__(*args, **kwargs)
 
+    def formfield(self, **kwargs):
+        from projects.forms import EokField
+
+        kwargs.pop("help_text", None)
+        return super().formfield(**{"form_class": EokField, **kwargs})
+
+
+class SupportNeedsJSONField(models.JSONField):
+    """A list of ``CoreProject.Support`` values, edited as check boxes."""
+
+    def formfield(self, **kwargs):
+        from projects.forms import SupportNeedsField
+
+        return models.Field.formfield(self, **{"form_class": SupportNeedsField, **kwargs})
+
 
 class Plan(models.Model):
     code = models.SlugField(_("코드"), max_length=40, unique=True)
@@ -189,7 +204,7 @@ class CoreProject(models.Model):
     start_year = models.PositiveSmallIntegerField(_("시작 연도"), null=True, blank=True)
     end_year = models.PositiveSmallIntegerField(_("종료 연도"), null=True, blank=True)
     government_programme = models.CharField(_("연계 정부사업"), max_length=300, blank=True)
-    support_needs = models.JSONField(
+    support_needs = SupportNeedsJSONField(
         _("요청 지원 패키지"),
         default=list,
         blank=True,
@@ -238,10 +253,19 @@ class CoreProject(models.Model):
         return f"{self.code} {self.name}"
 
     def save(self, *args, **kwargs):
-        self.plan_id = self.task.strategy.plan_id
+        self._set_plan_from_task()
         super().save(*args, **kwargs)
 
+    def validate_constraints(self, exclude=None) -> None:
+        # plan and is_sample are never on a form but always set on the row: check the constraints that use them.
+        super().validate_constraints(exclude=set(exclude or ()) - {"plan", "is_sample"})
+
+    def _set_plan_from_task(self) -> None:
+        if self.task_id:
+            self.plan_id = Task.objects.values_list("strategy__plan_id", flat=True).get(pk=self.task_id)
+
     def clean(self) -> None:
+        self._set_plan_from_task()
         unknown = set(self.support_needs or []) - set(self.Support.values)
         if unknown:
             raise ValidationError({"support_needs": _("알 수 없는 지원 항목: %s") % ", ".join(sorted(unknown))})

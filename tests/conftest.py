@@ -18,6 +18,16 @@ from tests.factories import CoreProjectFactory, UserFactory
 IN_CI = bool(os.environ.get("CI"))
 
 
+def pytest_collection_modifyitems(items):
+    """Mark the tests that need a server, so that the SQLite pass in CI can leave them out (-m)."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "postgres" in fixtures:
+            item.add_marker(pytest.mark.postgres)
+        if "redis_url" in fixtures:
+            item.add_marker(pytest.mark.redis)
+
+
 def require_service(available: bool, reason: str) -> None:
     if available:
         return
