@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -24,6 +26,7 @@ from projects.models import (
     Task,
 )
 from projects.money import format_eok
+from projects.services import milestone_validate_status_move
 from tracker.dates import seoul_today
 
 
@@ -68,6 +71,35 @@ class SampleDataFilter(admin.SimpleListFilter):
 
 class ProjectSampleDataFilter(SampleDataFilter):
     field_path = "project__is_sample"
+
+
+class MilestoneAdminForm(forms.ModelForm):
+    """The admin follows the same status rule as the workspace (services.milestone_validate_status_move)."""
+
+    class Meta:
+        model = Milestone
+        fields = [
+            "project",
+            "kind",
+            "title",
+            "responsible_agency",
+            "due_date",
+            "status",
+            "completed_on",
+            "amount_requested",
+            "amount_secured",
+            "owner",
+            "notes",
+        ]
+
+    def clean_status(self) -> str:
+        status = self.cleaned_data["status"]
+        if self.instance.pk:
+            try:
+                milestone_validate_status_move(self.instance.status, status)
+            except ValidationError as error:
+                raise ValidationError(error.message_dict["status"]) from error
+        return status
 
 
 class TaskInline(admin.TabularInline):
@@ -134,6 +166,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 class MilestoneInline(admin.TabularInline):
     model = Milestone
+    form = MilestoneAdminForm
     extra = 0
     fields = [
         "kind",
@@ -202,6 +235,7 @@ class CoreProjectAdmin(SimpleHistoryAdmin):
 
 @admin.register(Milestone)
 class MilestoneAdmin(SimpleHistoryAdmin):
+    form = MilestoneAdminForm
     list_display = [
         "title",
         "project_code",

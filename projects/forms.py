@@ -7,6 +7,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from projects.models import CoreProject, Milestone, ProgressUpdate
 from projects.money import eok_to_won, won_to_eok
 
 MAX_EOK = Decimal("90000000")  # 900조 원: more than any budget; keeps the amount inside a 64-bit integer of won
@@ -42,10 +43,75 @@ class SupportNeedsField(forms.TypedMultipleChoiceField):
     """The support package a project asks for, as check boxes."""
 
     def __init__(self, **kwargs):
-        from projects.models import CoreProject
-
         kwargs.pop("encoder", None)
         kwargs.pop("decoder", None)
         kwargs.pop("max_length", None)
         kwargs.update(choices=CoreProject.Support.choices, widget=forms.CheckboxSelectMultiple, required=False)
         super().__init__(**kwargs)
+
+
+class VersionedForm(forms.Form):
+    """Carries the version of the milestone the person was looking at, to catch a concurrent edit."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class MilestoneForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Milestone
+        fields = [
+            "kind",
+            "title",
+            "responsible_agency",
+            "due_date",
+            "amount_requested",
+            "amount_secured",
+            "owner",
+            "notes",
+        ]
+        widgets = {"due_date": forms.DateInput(attrs={"type": "date"}), "notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        owners = project.managers.all()
+        if self.instance.owner_id:
+            owners = owners | type(self.instance.owner).objects.filter(pk=self.instance.owner_id)
+        self.fields["owner"].queryset = owners.distinct()
+        self.fields["due_date"].input_formats = ["%Y-%m-%d"]
+        if self.instance.pk and not self.is_bound:
+            self.initial["version"] = self.instance.version
+
+    def changes(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self._meta.fields}
+
+
+class AchieveForm(VersionedForm):
+    completed_on = forms.DateField(label=_("달성일"), widget=forms.DateInput(attrs={"type": "date"}))
+    amount_secured = EokField(label=_("확보액 (억원)"), required=False)
+
+
+class ReasonForm(VersionedForm):
+    reason = forms.CharField(label=_("사유"), max_length=300, required=False)
+
+
+class CancelForm(VersionedForm):
+    reason = forms.CharField(label=_("취소 사유"), max_length=300)
+
+
+class RescheduleForm(VersionedForm):
+    due_date = forms.DateField(label=_("새 기한"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("변경 사유"), max_length=300)
+
+
+class ProgressUpdateForm(forms.ModelForm):
+    class Meta:
+        model = ProgressUpdate
+        fields = ["summary", "blockers", "next_steps", "rag_status"]
+        widgets = {
+            "summary": forms.Textarea(attrs={"rows": 4}),
+            "blockers": forms.Textarea(attrs={"rows": 2}),
+            "next_steps": forms.Textarea(attrs={"rows": 2}),
+            "rag_status": forms.RadioSelect,
+        }

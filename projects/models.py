@@ -301,6 +301,8 @@ class Milestone(models.Model):
         CANCELLED = "cancelled", _("취소")
 
     OPEN_STATUSES = (Status.PLANNED, Status.IN_PROGRESS, Status.SUBMITTED)
+    CLOSED_STATUSES = (Status.ACHIEVED, Status.MISSED, Status.CANCELLED)
+    FUNDING_KINDS = (Kind.NATIONAL_FUNDING, Kind.PUBLIC_CONTEST, Kind.BUDGET_REFLECTION)
 
     project = models.ForeignKey(
         CoreProject, on_delete=models.CASCADE, related_name="milestones", verbose_name=_("핵심사업")
@@ -322,6 +324,12 @@ class Milestone(models.Model):
         verbose_name=_("담당자"),
     )
     notes = models.TextField(_("비고"), blank=True)
+    version = models.PositiveIntegerField(
+        _("버전"),
+        default=1,
+        editable=False,
+        help_text=_("저장할 때마다 늘어나 동시 수정을 알아챕니다."),
+    )
     created_at = models.DateTimeField(_("등록 시각"), auto_now_add=True)
     updated_at = models.DateTimeField(_("수정 시각"), auto_now=True)
 
@@ -354,9 +362,22 @@ class Milestone(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def save(self, *args, **kwargs):
+        """Every save of an existing milestone bumps its version, so a stale form cannot overwrite it."""
+        if not self._state.adding:
+            self.version += 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at"}
+        super().save(*args, **kwargs)
+
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def is_funding(self) -> bool:
+        """Funding milestones record the amount secured when they are achieved."""
+        return self.kind in self.FUNDING_KINDS
 
 
 class ProgressUpdate(models.Model):

@@ -8,10 +8,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils.translation import gettext as _
 
-from projects.models import CoreProject, Plan, Strategy, Task
+from projects.models import CoreProject, Milestone, Plan, ProgressUpdate, Strategy, Task
 from projects.money import eok_to_won
+from projects.permissions import ensure_can_change_project
+from tracker.dates import seoul_today, week_start
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 PLAN_SEED_FILE = SEEDS_DIR / "busan-2025.json"
@@ -87,3 +91,153 @@ def plan_load_seed(*, path: Path = PLAN_SEED_FILE) -> tuple[Plan, Counter]:
             tally=tally,
         )
     return plan, tally
+
+
+# Milestones ------------------------------------------------------------------------------------------------
+
+MILESTONE_SEQUENCE = (Milestone.Status.PLANNED, Milestone.Status.IN_PROGRESS, Milestone.Status.SUBMITTED)
+MILESTONE_EDITABLE_FIELDS = (
+    "kind",
+    "title",
+    "responsible_agency",
+    "due_date",
+    "amount_requested",
+    "amount_secured",
+    "owner",
+    "notes",
+)
+
+
+class MilestoneConflict(Exception):
+    """Someone saved the milestone after the form was opened; ``current`` is what they saved."""
+
+    def __init__(self, current: Milestone):
+        super().__init__(f"milestone {current.pk} is at version {current.version}")
+        self.current = current
+
+
+def milestone_status_move_allowed(current: str, new: str) -> bool:
+    """planned → in progress → submitted (steps may be skipped) → achieved | missed; cancel from any open state."""
+    if current == new:
+        return True
+    if current not in MILESTONE_SEQUENCE:
+        return False
+    if new in MILESTONE_SEQUENCE:
+        return MILESTONE_SEQUENCE.index(new) > MILESTONE_SEQUENCE.index(current)
+    return True
+
+
+def milestone_validate_status_move(current: str, new: str) -> None:
+    if not milestone_status_move_allowed(current, new):
+        raise ValidationError(
+            {
+                "status": _("'%(current)s'에서 '%(new)s'(으)로 바꿀 수 없습니다.")
+                % {"current": Milestone.Status(current).label, "new": Milestone.Status(new).label}
+            }
+        )
+
+
+def _save_milestone(milestone: Milestone, *, user, reason: str = "") -> Milestone:
+    milestone._history_user = user
+    milestone._change_reason = reason
+    milestone.full_clean()
+    milestone.save()
+    return milestone
+
+
+def _locked_milestone(*, milestone_id: int, user, expected_version: int) -> Milestone:
+    milestone = Milestone.objects.select_for_update().select_related("project").get(pk=milestone_id)
+    ensure_can_change_project(user, milestone.project)
+    if milestone.version != expected_version:
+        raise MilestoneConflict(milestone)
+    return milestone
+
+
+@transaction.atomic
+def milestone_create(*, project: CoreProject, user, **fields: Any) -> Milestone:
+    ensure_can_change_project(user, project)
+    unknown = set(fields) - set(MILESTONE_EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"not editable: {sorted(unknown)}")
+    return _save_milestone(Milestone(project=project, **fields), user=user)
+
+
+@transaction.atomic
+def milestone_update(
+    *, milestone_id: int, user, expected_version: int, changes: dict[str, Any], reason: str = ""
+) -> Milestone:
+    """Apply a form's changes, unless someone saved the milestone since the form was opened."""
+    milestone = _locked_milestone(milestone_id=milestone_id, user=user, expected_version=expected_version)
+    unknown = set(changes) - set(MILESTONE_EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"not editable: {sorted(unknown)}")
+    for field, value in changes.items():
+        setattr(milestone, field, value)
+    return _save_milestone(milestone, user=user, reason=reason)
+
+
+@transaction.atomic
+def milestone_set_status(
+    *,
+    milestone_id: int,
+    user,
+    expected_version: int,
+    status: str,
+    completed_on: dt.date | None = None,
+    amount_secured: int | None = None,
+    reason: str = "",
+) -> Milestone:
+    """Move a milestone along its status rule; achieving it records the date and the amount secured."""
+    milestone = _locked_milestone(milestone_id=milestone_id, user=user, expected_version=expected_version)
+    milestone_validate_status_move(milestone.status, status)
+    if status == Milestone.Status.CANCELLED and not reason.strip():
+        raise ValidationError({"reason": _("취소 사유를 입력하세요.")})
+    milestone.status = status
+    if status == Milestone.Status.ACHIEVED:
+        milestone.completed_on = completed_on or seoul_today()
+        if amount_secured is not None:
+            milestone.amount_secured = amount_secured
+    else:
+        milestone.completed_on = None
+    return _save_milestone(milestone, user=user, reason=reason)
+
+
+@transaction.atomic
+def milestone_reschedule(
+    *, milestone_id: int, user, expected_version: int, due_date: dt.date, reason: str
+) -> Milestone:
+    """Move an open milestone's due date; the reason is kept in its history."""
+    milestone = _locked_milestone(milestone_id=milestone_id, user=user, expected_version=expected_version)
+    if not milestone.is_open:
+        raise ValidationError({"due_date": _("완료되거나 취소된 마일스톤의 기한은 옮길 수 없습니다.")})
+    if not reason.strip():
+        raise ValidationError({"reason": _("기한을 옮기는 사유를 입력하세요.")})
+    if due_date == milestone.due_date:
+        raise ValidationError({"due_date": _("지금과 같은 기한입니다.")})
+    milestone.due_date = due_date
+    return _save_milestone(milestone, user=user, reason=reason)
+
+
+# Weekly progress notes -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def progress_update_save(
+    *, project: CoreProject, user, summary: str, blockers: str, next_steps: str, rag_status: str
+) -> ProgressUpdate:
+    """Write this week's note (one per project per ISO week, Asia/Seoul); the note sets the project's status."""
+    ensure_can_change_project(user, project)
+    this_week = week_start(seoul_today())
+    note = ProgressUpdate.objects.select_for_update().filter(project=project, week_start=this_week).first()
+    if note is None:
+        note = ProgressUpdate(project=project, week_start=this_week, author=user)
+    note.summary, note.blockers, note.next_steps, note.rag_status = summary, blockers, next_steps, rag_status
+    note._history_user = user
+    note.full_clean()
+    note.save()
+    if project.rag_status != rag_status:
+        project.rag_status = rag_status
+        project._history_user = user
+        project._change_reason = _("주간 진행 보고")
+        project.save(update_fields=["rag_status", "updated_at"])
+    return note

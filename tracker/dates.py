@@ -22,3 +22,11 @@ def seoul_today() -> dt.date:
 def week_start(day: dt.date) -> dt.date:
     """The Monday of the ISO week that holds ``day``."""
     return day - dt.timedelta(days=day.isoweekday() - 1)
+
+
+def dday_label(due: dt.date, today: dt.date) -> str:
+    """'D-7' before the day, 'D-day' on it, 'D+3' once it has passed."""
+    days = (due - today).days
+    if days == 0:
+        return "D-day"
+    return f"D-{days}" if days > 0 else f"D+{-days}"

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
 
 admin.site.site_header = "부산 성장전략 핵심사업 관리"
 admin.site.site_title = "부산 성장전략 TF"
@@ -10,5 +9,7 @@ admin.site.index_title = "관리"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("projects.urls")),
 ]

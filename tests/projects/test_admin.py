@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.contrib import admin
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -26,6 +27,10 @@ def admin_client(client, superuser):
 
 @pytest.fixture
 def one_of_everything(project, owner):
+    # A successful and then a failed login give django-axes' admin pages a row each.
+    client = Client()
+    client.post(reverse("login"), {"username": "owner", "password": "correct-horse-battery"})
+    client.post(reverse("login"), {"username": "owner", "password": "wrong"})
     MilestoneFactory(project=project, owner=owner)
     ProgressUpdateFactory(project=project, author=owner)
     OrganizationFactory()

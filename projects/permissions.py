@@ -1,0 +1,51 @@
+"""Who may read and change what: the one place every view, form, action and service asks.
+
+Everyone with a role reads the whole portfolio. Admins change everything; a project manager changes only
+the projects that list them as managers (and those projects' milestones and notes); TF heads and viewers
+change nothing.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+
+from projects import roles
+from projects.models import CoreProject
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def can_read_portfolio(user: User) -> bool:
+    return user.is_active and user.has_perm("projects.view_coreproject")
+
+
+def is_portfolio_admin(user: User) -> bool:
+    return user.is_active and (user.is_superuser or roles.has_role(user, roles.ADMIN))
+
+
+def managed_project_ids(user: User) -> set[int]:
+    """Ids of the projects this user may change (every project for an admin is not listed here)."""
+    if not user.is_authenticated or not user.has_perm("projects.change_milestone"):
+        return set()
+    return set(CoreProject.managers.through.objects.filter(user_id=user.pk).values_list("coreproject_id", flat=True))
+
+
+def can_change_project(user: User, project: CoreProject) -> bool:
+    """May this user change this project, its milestones and its weekly notes?"""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if is_portfolio_admin(user):
+        return True
+    return user.has_perm("projects.change_milestone") and project.managers.filter(pk=user.pk).exists()
+
+
+def ensure_can_change_project(user: User, project: CoreProject) -> None:
+    if not can_change_project(user, project):
+        raise PermissionDenied(_("이 사업을 수정할 권한이 없습니다."))
+
+
+def ensure_can_read_portfolio(user: User) -> None:
+    if not can_read_portfolio(user):
+        raise PermissionDenied(_("사업을 열람할 권한이 없습니다."))

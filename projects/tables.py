@@ -1,0 +1,128 @@
+"""django-tables2 tables of the web app."""
+
+from __future__ import annotations
+
+import django_tables2 as tables
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from projects.models import CoreProject, Milestone
+from projects.money import format_eok
+from tracker.dates import dday_label, seoul_today
+
+
+def rag_badge(status: str, label: str) -> str:
+    return format_html('<span class="badge rag-{}">{}</span>', status, label)
+
+
+def dday_badge(due, today=None) -> str:
+    today = today or seoul_today()
+    days = (due - today).days
+    tone = "overdue" if days < 0 else "soon" if days <= 7 else "later"
+    return format_html('<span class="dday dday-{}">{}</span>', tone, dday_label(due, today))
+
+
+class ProjectDeadlineTable(tables.Table):
+    """Projects with their next deadline: a manager's own projects, or the whole portfolio."""
+
+    code = tables.Column(verbose_name=_("사업코드"), linkify=("projects:project", {"pk": tables.A("pk")}))
+    name = tables.Column(verbose_name=_("사업명"), linkify=("projects:project", {"pk": tables.A("pk")}))
+    strategy = tables.Column(verbose_name=_("전략"), accessor="task__strategy__code", order_by="task__strategy__order")
+    rag_status = tables.Column(verbose_name=_("추진 상태"))
+    next_milestone_due = tables.Column(verbose_name=_("다음 마일스톤"))
+    overdue_count = tables.Column(verbose_name=_("기한 지남"), attrs={"td": {"class": "num"}})
+    upcoming_count = tables.Column(verbose_name=_("30일 내"), attrs={"td": {"class": "num"}})
+    last_note_week = tables.Column(verbose_name=_("최근 주간 보고"))
+
+    class Meta:
+        model = CoreProject
+        fields = ["code", "name", "strategy", "rag_status"]
+        sequence = [
+            "code",
+            "name",
+            "strategy",
+            "rag_status",
+            "next_milestone_due",
+            "overdue_count",
+            "upcoming_count",
+            "last_note_week",
+        ]
+        attrs = {"class": "table"}
+        empty_text = _("담당 사업이 없습니다.")
+        per_page = 50
+        orderable = True
+
+    def render_rag_status(self, record: CoreProject) -> str:
+        return rag_badge(record.rag_status, record.get_rag_status_display())
+
+    def render_next_milestone_due(self, value, record: CoreProject) -> str:
+        return format_html("{} <span class='muted'>{}</span>", dday_badge(value), record.next_milestone_title)
+
+    def render_overdue_count(self, value: int) -> str:
+        return format_html('<span class="count-alert">{}</span>', value) if value else "0"
+
+    def render_last_note_week(self, value) -> str:
+        return f"{value:%G-W%V}"
+
+
+class MilestoneTable(tables.Table):
+    """A project's milestones; the last column holds the one-click actions for those who may change it."""
+
+    due_date = tables.Column(verbose_name=_("기한"))
+    kind = tables.Column(verbose_name=_("유형"))
+    title = tables.Column(verbose_name=_("마일스톤"))
+    responsible_agency = tables.Column(verbose_name=_("소관 부처"))
+    status = tables.Column(verbose_name=_("상태"))
+    amount_requested = tables.Column(verbose_name=_("신청액"), attrs={"td": {"class": "num"}})
+    amount_secured = tables.Column(verbose_name=_("확보액"), attrs={"td": {"class": "num"}})
+    owner = tables.Column(verbose_name=_("담당자"))
+    actions = tables.TemplateColumn(
+        template_name="projects/_milestone_actions.html", verbose_name=_("처리"), orderable=False
+    )
+
+    class Meta:
+        model = Milestone
+        fields = [
+            "due_date",
+            "kind",
+            "title",
+            "responsible_agency",
+            "status",
+            "amount_requested",
+            "amount_secured",
+            "owner",
+        ]
+        attrs = {"class": "table milestones"}
+        empty_text = _("마일스톤이 없습니다.")
+        per_page = 100
+        row_attrs = {"id": lambda record: f"milestone-{record.pk}", "data-status": lambda record: record.status}
+
+    def __init__(self, *args, can_change: bool = False, **kwargs):
+        if not can_change:
+            kwargs.setdefault("exclude", ["actions"])
+        super().__init__(*args, **kwargs)
+        self.can_change = can_change
+        self.today = seoul_today()
+
+    def render_due_date(self, value, record: Milestone) -> str:
+        if record.is_open:
+            return format_html("{} {}", value.isoformat(), dday_badge(value, self.today))
+        return value.isoformat()
+
+    def render_status(self, record: Milestone) -> str:
+        text = record.get_status_display()
+        if record.completed_on:
+            text = f"{text} ({record.completed_on:%m.%d})"
+        return format_html('<span class="status status-{}">{}</span>', record.status, text)
+
+    def render_amount_requested(self, value) -> str:
+        return format_eok(value)
+
+    def render_amount_secured(self, value) -> str:
+        return format_eok(value)
+
+    def render_title(self, value, record: Milestone) -> str:
+        if not self.can_change:
+            return value
+        return format_html('<a href="{}">{}</a>', reverse("projects:milestone_edit", args=[record.pk]), value)

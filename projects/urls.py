@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from projects import views
+
+app_name = "projects"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("my/", views.my_projects, name="my_projects"),
+    path("projects/", views.portfolio, name="portfolio"),
+    path("projects/<int:pk>/", views.project_detail, name="project"),
+    path("projects/<int:pk>/history/", views.project_history, name="project_history"),
+    path("projects/<int:pk>/milestones/new/", views.milestone_create, name="milestone_create"),
+    path("projects/<int:pk>/note/", views.progress_note, name="progress_note"),
+    path("milestones/<int:pk>/edit/", views.milestone_edit, name="milestone_edit"),
+    path("milestones/<int:pk>/<slug:action>/", views.milestone_action, name="milestone_action"),
+]

@@ -1,0 +1,251 @@
+"""The project managers' workspace and the pages everyone reads. Every rule is asked of permissions/services."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+from django_tables2 import RequestConfig
+
+from projects import selectors, services
+from projects.forms import (
+    AchieveForm,
+    CancelForm,
+    MilestoneForm,
+    ProgressUpdateForm,
+    ReasonForm,
+    RescheduleForm,
+    VersionedForm,
+)
+from projects.models import CoreProject, Milestone, ProgressUpdate
+from projects.permissions import (
+    can_change_project,
+    ensure_can_change_project,
+    ensure_can_read_portfolio,
+    managed_project_ids,
+)
+from projects.tables import MilestoneTable, ProjectDeadlineTable
+from tracker.dates import seoul_today, week_start
+
+
+def portfolio_reader(view):
+    """Signed in, and holding a role that reads the portfolio (403 otherwise)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        ensure_can_read_portfolio(request.user)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@portfolio_reader
+def home(request: HttpRequest) -> HttpResponse:
+    """Project managers land on their own projects; everyone else on the portfolio."""
+    if managed_project_ids(request.user):
+        return redirect("projects:my_projects")
+    return redirect("projects:portfolio")
+
+
+@portfolio_reader
+def my_projects(request: HttpRequest) -> HttpResponse:
+    table = ProjectDeadlineTable(selectors.my_projects(user=request.user, today=seoul_today()))
+    RequestConfig(request).configure(table)
+    return render(request, "projects/my_projects.html", {"table": table})
+
+
+@portfolio_reader
+def portfolio(request: HttpRequest) -> HttpResponse:
+    queryset = selectors.projects_with_deadlines(CoreProject.objects.order_by("code"), today=seoul_today())
+    table = ProjectDeadlineTable(queryset, empty_text=_("사업이 없습니다."))
+    RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    return render(request, "projects/portfolio.html", {"table": table})
+
+
+@portfolio_reader
+def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        project = selectors.project_for_page(pk=pk)
+    except CoreProject.DoesNotExist as error:
+        raise Http404 from error
+    can_change = can_change_project(request.user, project)
+    table = MilestoneTable(selectors.project_milestones(project=project), can_change=can_change)
+    RequestConfig(request, paginate=False).configure(table)
+    this_week = week_start(seoul_today())
+    notes = selectors.project_notes(project=project)
+    return render(
+        request,
+        "projects/project_detail.html",
+        {
+            "project": project,
+            "can_change": can_change,
+            "milestones": table,
+            "notes": notes,
+            "this_week": this_week,
+            "has_note_this_week": any(note.week_start == this_week for note in notes),
+            "history": selectors.project_history(project=project, limit=15),
+        },
+    )
+
+
+@portfolio_reader
+def project_history(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_object_or_404(CoreProject, pk=pk)
+    history = selectors.project_history(project=project, limit=200)
+    return render(request, "projects/project_history.html", {"project": project, "history": history})
+
+
+@portfolio_reader
+@require_http_methods(["GET", "POST"])
+def milestone_create(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_object_or_404(CoreProject, pk=pk)
+    ensure_can_change_project(request.user, project)
+    form = MilestoneForm(request.POST or None, project=project)
+    if request.method == "POST" and form.is_valid():
+        try:
+            milestone = services.milestone_create(project=project, user=request.user, **form.changes())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("마일스톤 '%(title)s'을(를) 추가했습니다.") % {"title": milestone.title})
+            return redirect(_milestone_anchor(milestone))
+    return render(request, "projects/milestone_form.html", {"form": form, "project": project})
+
+
+@portfolio_reader
+@require_http_methods(["GET", "POST"])
+def milestone_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    milestone = get_object_or_404(Milestone.objects.select_related("project"), pk=pk)
+    project = milestone.project
+    ensure_can_change_project(request.user, project)
+    form = MilestoneForm(request.POST or None, instance=milestone, project=project)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        seen_version = form.cleaned_data["version"] or milestone.version
+        try:
+            milestone = services.milestone_update(
+                milestone_id=milestone.pk, user=request.user, expected_version=seen_version, changes=form.changes()
+            )
+        except services.MilestoneConflict as error:
+            conflict = selectors.milestone_changes_since(milestone=error.current, version=seen_version)
+            # Re-bind the person's own input to the current version: saving again re-applies it on purpose.
+            data = request.POST.copy()
+            data["version"] = str(error.current.version)
+            form = MilestoneForm(data, instance=error.current, project=project)
+            form.is_valid()
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("마일스톤 '%(title)s'을(를) 저장했습니다.") % {"title": milestone.title})
+            return redirect(_milestone_anchor(milestone))
+    return render(
+        request,
+        "projects/milestone_form.html",
+        {"form": form, "project": project, "milestone": milestone, "conflict": conflict},
+        status=409 if conflict is not None else 200,
+    )
+
+
+MILESTONE_ACTIONS = {
+    # action: (its form, the status it moves to; None moves the due date)
+    "start": (VersionedForm, Milestone.Status.IN_PROGRESS),
+    "submit": (VersionedForm, Milestone.Status.SUBMITTED),
+    "achieve": (AchieveForm, Milestone.Status.ACHIEVED),
+    "miss": (ReasonForm, Milestone.Status.MISSED),
+    "cancel": (CancelForm, Milestone.Status.CANCELLED),
+    "reschedule": (RescheduleForm, None),
+}
+
+
+@portfolio_reader
+@require_http_methods(["GET", "POST"])
+def milestone_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """The one-click actions; GET shows the same form on its own page (no change on GET)."""
+    if action not in MILESTONE_ACTIONS:
+        raise Http404
+    milestone = get_object_or_404(Milestone.objects.select_related("project"), pk=pk)
+    ensure_can_change_project(request.user, milestone.project)
+    form_class, status = MILESTONE_ACTIONS[action]
+    form = form_class(
+        request.POST or None, initial={"version": milestone.version, "completed_on": seoul_today().isoformat()}
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if status is None:
+                services.milestone_reschedule(
+                    milestone_id=milestone.pk,
+                    user=request.user,
+                    expected_version=data["version"],
+                    due_date=data["due_date"],
+                    reason=data["reason"],
+                )
+            else:
+                services.milestone_set_status(
+                    milestone_id=milestone.pk,
+                    user=request.user,
+                    expected_version=data["version"],
+                    status=status,
+                    completed_on=data.get("completed_on"),
+                    amount_secured=data.get("amount_secured"),
+                    reason=data.get("reason", ""),
+                )
+        except services.MilestoneConflict:
+            messages.error(
+                request,
+                _("다른 사용자가 그사이 이 마일스톤을 바꿨습니다. 바뀐 내용을 확인한 뒤 다시 처리하세요."),
+            )
+            return redirect(_milestone_anchor(milestone))
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("'%(title)s': 처리했습니다.") % {"title": milestone.title})
+            return redirect(_milestone_anchor(milestone))
+    return render(
+        request,
+        "projects/milestone_action.html",
+        {"form": form, "milestone": milestone, "project": milestone.project, "action": action},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@portfolio_reader
+@require_http_methods(["GET", "POST"])
+def progress_note(request: HttpRequest, pk: int) -> HttpResponse:
+    """This week's note for a project: written, or edited, during the week (Asia/Seoul)."""
+    project = get_object_or_404(CoreProject, pk=pk)
+    ensure_can_change_project(request.user, project)
+    this_week = week_start(seoul_today())
+    existing = ProgressUpdate.objects.filter(project=project, week_start=this_week).first()
+    form = ProgressUpdateForm(
+        request.POST or None, instance=existing, initial=None if existing else {"rag_status": project.rag_status}
+    )
+    if request.method == "POST" and form.is_valid():
+        services.progress_update_save(project=project, user=request.user, **form.cleaned_data)
+        messages.success(request, _("이번 주 진행 보고를 저장했습니다."))
+        return redirect(reverse("projects:project", args=[project.pk]) + "#notes")
+    return render(
+        request,
+        "projects/progress_note_form.html",
+        {"form": form, "project": project, "this_week": this_week, "existing": existing},
+    )
+
+
+def _milestone_anchor(milestone: Milestone) -> str:
+    return reverse("projects:project", args=[milestone.project_id]) + f"#milestone-{milestone.pk}"
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
