@@ -34,6 +34,7 @@ run: setup
 
 # With CI set, the suite runs twice: against PostgreSQL and Redis on loopback, then on the SQLite default.
 test: setup
+	bash scripts/install-browser.sh
 ifdef CI
 	DATABASE_URL=$(CI_DATABASE_URL) REDIS_URL=$(CI_REDIS_URL) $(BIN)/pytest
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -m "not postgres and not redis"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from zoneinfo import ZoneInfo
 
+import holidays
 from django.utils import timezone
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -30,3 +32,25 @@ def dday_label(due: dt.date, today: dt.date) -> str:
     if days == 0:
         return "D-day"
     return f"D-{days}" if days > 0 else f"D+{-days}"
+
+
+@functools.cache
+def _korean_holidays(year: int) -> frozenset[dt.date]:
+    return frozenset(holidays.country_holidays("KR", years=year))
+
+
+def is_working_day(day: dt.date) -> bool:
+    """Monday to Friday, and not a Korean public holiday (the ``holidays`` package, country KR)."""
+    return day.isoweekday() <= 5 and day not in _korean_holidays(day.year)
+
+
+def previous_working_day(day: dt.date) -> dt.date:
+    """``day`` itself if it is a working day, otherwise the last working day before it."""
+    while not is_working_day(day):
+        day -= dt.timedelta(days=1)
+    return day
+
+
+def seoul_datetime(day: dt.date, hour: int) -> dt.datetime:
+    """The aware moment ``hour``:00 on ``day`` in Asia/Seoul."""
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=SEOUL)

@@ -210,7 +210,8 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    # The preload directive only allows a manual submission to the browsers' list; it enrolls nothing by itself.
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 
 LOGGING = {
     "version": 1,
@@ -218,4 +219,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
+
+# Beat only ticks: the planner and the dispatcher decide from the database what is due.
+CELERY_BEAT_SCHEDULE = {
+    "plan-reminders": {"task": "notifications.tasks.plan_reminders", "schedule": 300.0},
+    "dispatch-outbox": {"task": "notifications.tasks.dispatch_outbox", "schedule": 60.0},
 }

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.contrib import admin
 from django.db import connection
@@ -7,6 +9,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from notifications.models import NotificationPreference
+from notifications.reminders import reminders_plan
 from projects.models import CoreProject, Milestone
 from projects.money import eok_to_won
 from tests.factories import (
@@ -15,6 +19,7 @@ from tests.factories import (
     ProgressUpdateFactory,
     TaskFactory,
 )
+from tracker.dates import SEOUL
 
 pytestmark = pytest.mark.django_db
 
@@ -31,9 +36,12 @@ def one_of_everything(project, owner):
     client = Client()
     client.post(reverse("login"), {"username": "owner", "password": "correct-horse-battery"})
     client.post(reverse("login"), {"username": "owner", "password": "wrong"})
-    MilestoneFactory(project=project, owner=owner)
+    MilestoneFactory(project=project, owner=owner, due_date=dt.date(2026, 12, 15))
     ProgressUpdateFactory(project=project, author=owner)
     OrganizationFactory()
+    NotificationPreference.objects.create(user=owner)
+    # A planning pass the day before the deadline gives a reminder and an outbox message.
+    reminders_plan(now=dt.datetime(2026, 12, 14, 10, tzinfo=SEOUL))
 
 
 def admin_url(model, action: str, *args) -> str:

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from notifications.models import NotificationPreference, OutboxMessage, Reminder, ReminderPolicy
+from notifications.outbox import outbox_resend
+
+
+@admin.register(ReminderPolicy)
+class ReminderPolicyAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "thresholds",
+        "overdue_every_days",
+        "send_hour",
+        "shift_to_working_day",
+        "escalate_after_days",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return not ReminderPolicy.objects.exists()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "reminders", "digest", "language", "updated_at"]
+    list_filter = ["reminders", "digest", "language"]
+    search_fields = ["user__username", "user__email"]
+    autocomplete_fields = ["user"]
+    list_select_related = ["user"]
+
+
+@admin.register(Reminder)
+class ReminderAdmin(admin.ModelAdmin):
+    list_display = ["milestone", "recipient", "threshold", "due_date", "send_on", "is_escalation", "status", "message"]
+    list_filter = ["status", "is_escalation", "send_on"]
+    search_fields = ["milestone__title", "milestone__project__code", "recipient__username", "recipient__email"]
+    list_select_related = ["milestone", "recipient", "message"]
+    raw_id_fields = ["milestone", "recipient", "message"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    list_display = ["key", "kind", "to_email", "status", "needs_attention", "attempts", "not_before", "sent_at"]
+    list_filter = ["status", "needs_attention", "kind"]
+    search_fields = ["key", "to_email", "subject", "message_id"]
+    list_select_related = ["recipient"]
+    raw_id_fields = ["recipient"]
+    show_full_result_count = False
+    actions = ["resend"]
+    readonly_fields = [
+        "key",
+        "kind",
+        "recipient",
+        "to_email",
+        "subject",
+        "body_text",
+        "body_html",
+        "headers",
+        "message_id",
+        "status",
+        "not_before",
+        "attempts",
+        "last_error",
+        "claim_token",
+        "lease_expires_at",
+        "smtp_started_at",
+        "needs_attention",
+        "sent_at",
+        "created_at",
+        "updated_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description=_("선택한 실패·취소 메시지를 다시 보내기"))
+    def resend(self, request, queryset):
+        count = outbox_resend(message_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, _("%(count)d건을 다시 보내도록 예약했습니다.") % {"count": count}, messages.SUCCESS)

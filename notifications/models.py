@@ -1,0 +1,187 @@
+"""Reminders and the outbox. Unique keys in the database, not luck, are what stop a duplicate."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from projects.models import Milestone
+
+
+def default_thresholds() -> list[int]:
+    return [30, 14, 7, 3, 1, 0]
+
+
+class ReminderPolicy(models.Model):
+    """When reminders go out. One row (pk=1), edited by admins."""
+
+    thresholds = models.JSONField(
+        _("알림 시점 (기한 며칠 전)"),
+        default=default_thresholds,
+        help_text=_("기한 며칠 전에 알릴지, 예: [30, 14, 7, 3, 1, 0]. 0은 기한 당일(D-day)입니다."),
+    )
+    overdue_every_days = models.PositiveSmallIntegerField(
+        _("기한 경과 후 알림 간격(일)"), default=7, help_text=_("0이면 기한이 지난 뒤에는 알리지 않습니다.")
+    )
+    send_hour = models.PositiveSmallIntegerField(_("발송 시각 (시, 한국 시간)"), default=9)
+    shift_to_working_day = models.BooleanField(
+        _("주말·공휴일이면 앞 근무일로"),
+        default=True,
+        help_text=_("알림 날이 토·일요일이나 공휴일이면 바로 앞 근무일에 보냅니다."),
+    )
+    escalate_after_days = models.PositiveSmallIntegerField(
+        _("상급 보고 기준 (기한 경과 일수)"),
+        default=14,
+        help_text=_("기한이 이 일수 이상 지나면 전략 책임자와 TF 단장에게도 알립니다. 0이면 보고하지 않습니다."),
+    )
+    updated_at = models.DateTimeField(_("수정 시각"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("알림 정책")
+        verbose_name_plural = _("알림 정책")
+        constraints = [
+            models.CheckConstraint(condition=Q(send_hour__lte=23), name="reminder_send_hour_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("알림 정책"))
+
+    def clean(self) -> None:
+        values = self.thresholds
+        if not isinstance(values, list) or not values or not all(isinstance(v, int) and 0 <= v <= 365 for v in values):
+            raise ValidationError(
+                {"thresholds": _("0에서 365 사이의 정수 목록이어야 합니다. 예: [30, 14, 7, 3, 1, 0]")}
+            )
+        self.thresholds = sorted(set(values), reverse=True)
+
+    @classmethod
+    def current(cls) -> ReminderPolicy:
+        policy, _created = cls.objects.get_or_create(pk=1)
+        return policy
+
+
+class NotificationPreference(models.Model):
+    """Which e-mails a person gets, and in which language."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notification_preference",
+        verbose_name=_("사용자"),
+    )
+    reminders = models.BooleanField(_("기한 알림 받기"), default=True)
+    digest = models.BooleanField(_("주간 요약 받기"), default=True)
+    language = models.CharField(_("언어"), max_length=5, choices=settings.LANGUAGES, default="ko")
+    updated_at = models.DateTimeField(_("수정 시각"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("알림 설정")
+        verbose_name_plural = _("알림 설정")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class OutboxMessage(models.Model):
+    """An e-mail: written here first, sent second, marked sent third (only by the holder of the claim)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("대기")
+        SENDING = "sending", _("발송 중")
+        SENT = "sent", _("발송 완료")
+        FAILED = "failed", _("실패")
+        CANCELLED = "cancelled", _("취소")
+
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", _("기한 알림")
+        DIGEST = "digest", _("주간 요약")
+
+    key = models.CharField(_("고유 키"), max_length=200, unique=True)
+    kind = models.CharField(_("종류"), max_length=20, choices=Kind.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="outbox_messages", verbose_name=_("받는 사람")
+    )
+    to_email = models.EmailField(_("받는 주소"))
+    subject = models.CharField(_("제목"), max_length=300, blank=True)
+    body_text = models.TextField(_("본문 (텍스트)"), blank=True)
+    body_html = models.TextField(_("본문 (HTML)"), blank=True)
+    headers = models.JSONField(_("추가 헤더"), default=dict, blank=True)
+    message_id = models.CharField(_("Message-ID"), max_length=200, unique=True)
+    status = models.CharField(_("상태"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    not_before = models.DateTimeField(_("발송 예정 시각"))
+    attempts = models.PositiveSmallIntegerField(_("시도 횟수"), default=0)
+    last_error = models.TextField(_("마지막 오류"), blank=True)
+    claim_token = models.UUIDField(_("점유 토큰"), null=True, blank=True)
+    lease_expires_at = models.DateTimeField(_("점유 만료 시각"), null=True, blank=True)
+    smtp_started_at = models.DateTimeField(_("SMTP 전송 시작 시각"), null=True, blank=True)
+    needs_attention = models.BooleanField(
+        _("확인 필요"), default=False, help_text=_("전송 중에 멈춰 이미 발송되었을 수 있습니다. 확인 후 재발송하세요.")
+    )
+    sent_at = models.DateTimeField(_("발송 시각"), null=True, blank=True)
+    created_at = models.DateTimeField(_("생성 시각"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("수정 시각"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("발송함 메시지")
+        verbose_name_plural = _("발송함")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["not_before"], condition=Q(status="pending"), name="outbox_pending_due_idx"),
+            models.Index(fields=["lease_expires_at"], condition=Q(status="sending"), name="outbox_sending_lease_idx"),
+            models.Index(fields=["status", "created_at"], name="outbox_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.get_status_display()})"
+
+
+class Reminder(models.Model):
+    """One threshold of one milestone for one person; the unique key makes a second one impossible."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("대기")
+        SENT = "sent", _("발송 완료")
+        CANCELLED = "cancelled", _("취소")
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminders", verbose_name=_("받는 사람")
+    )
+    milestone = models.ForeignKey(
+        Milestone, on_delete=models.CASCADE, related_name="reminders", verbose_name=_("마일스톤")
+    )
+    threshold = models.SmallIntegerField(
+        _("알림 시점"), help_text=_("기한까지 남은 일수. 음수는 기한이 지난 일수입니다.")
+    )
+    due_date = models.DateField(_("당시 기한"))
+    send_on = models.DateField(_("알림 날짜"))
+    is_escalation = models.BooleanField(_("상급 보고"), default=False)
+    status = models.CharField(_("상태"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    message = models.ForeignKey(
+        OutboxMessage,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reminders",
+        verbose_name=_("메시지"),
+    )
+    created_at = models.DateTimeField(_("생성 시각"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("기한 알림")
+        verbose_name_plural = _("기한 알림")
+        ordering = ["-send_on", "recipient"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "milestone", "threshold", "due_date"], name="one_reminder_per_threshold"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["milestone", "status"], name="reminder_milestone_status_idx"),
+            models.Index(fields=["status", "message"], name="reminder_status_message_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.milestone} D{-self.threshold:+d} → {self.recipient}"

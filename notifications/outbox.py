@@ -1,0 +1,214 @@
+"""Delivery from the outbox: claim a row, send it with its fixed Message-ID, mark it sent while holding the claim.
+
+- A claim is a conditional UPDATE (pending → sending) with a token and a lease; only the holder may finish it.
+- Temporary failures (SMTP 4xx, timeouts, lost connections) go back to pending with backoff, up to a limit;
+  permanent ones (5xx, a bad header) fail at once and show in the admin.
+- A lease that expires before the SMTP conversation began is simply retried. One that expires after it began
+  may have gone out already: that row is failed and flagged for a person, never silently sent a second time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import smtplib
+import socket
+import uuid
+from dataclasses import dataclass
+
+from django.core.mail import BadHeaderError, get_connection
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from notifications.emails import build_email
+from notifications.models import OutboxMessage, Reminder
+from notifications.reminders import STILL_APPLIES, messages_rerender
+
+logger = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(minutes=5)
+MAX_ATTEMPTS = 8
+MAX_BACKOFF = dt.timedelta(hours=1)
+
+
+class TemporaryFailure(Exception):
+    pass
+
+
+class PermanentFailure(Exception):
+    pass
+
+
+@dataclass
+class DispatchResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    recovered: int = 0
+    flagged: int = 0
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """1, 2, 4, 8… minutes after each temporary failure, at most an hour."""
+    return min(dt.timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+def classify(error: Exception) -> Exception:
+    """Whether retrying can fix an SMTP error: 4xx and network trouble can; 5xx and bad headers cannot."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _message in error.recipients.values()]
+        return (
+            TemporaryFailure(str(error))
+            if codes and all(400 <= c < 500 for c in codes)
+            else PermanentFailure(str(error))
+        )
+    if isinstance(error, smtplib.SMTPResponseException):
+        return TemporaryFailure(str(error)) if 400 <= error.smtp_code < 500 else PermanentFailure(str(error))
+    if isinstance(error, BadHeaderError | ValueError | UnicodeError):
+        return PermanentFailure(str(error))
+    if isinstance(error, smtplib.SMTPException | OSError | socket.timeout | TimeoutError):
+        return TemporaryFailure(str(error) or type(error).__name__)
+    raise error
+
+
+def outbox_recover_expired_leases(*, now: dt.datetime) -> tuple[int, int]:
+    """Sending rows whose worker died: retried if SMTP never began, flagged for a person if it may have."""
+    expired = OutboxMessage.objects.filter(status=OutboxMessage.Status.SENDING, lease_expires_at__lt=now)
+    recovered = expired.filter(smtp_started_at=None).update(
+        status=OutboxMessage.Status.PENDING,
+        claim_token=None,
+        lease_expires_at=None,
+        last_error=_("발송 작업이 전송 전에 중단되어 다시 보냅니다."),
+    )
+    flagged = expired.exclude(smtp_started_at=None).update(
+        status=OutboxMessage.Status.FAILED,
+        claim_token=None,
+        lease_expires_at=None,
+        needs_attention=True,
+        last_error=_(
+            "전송 도중 작업이 중단되어 이미 발송되었을 수 있습니다. 받은 사람에게 확인한 뒤 '다시 보내기'를 하세요."
+        ),
+    )
+    if flagged:
+        logger.warning("outbox: %d message(s) flagged after a lease expired during SMTP", flagged)
+    return recovered, flagged
+
+
+def _claim_next(*, now: dt.datetime) -> OutboxMessage | None:
+    while True:
+        with transaction.atomic():
+            candidate = (
+                OutboxMessage.objects.select_for_update(skip_locked=True)
+                .filter(status=OutboxMessage.Status.PENDING, not_before__lte=now)
+                .order_by("not_before", "pk")
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if candidate is None:
+                return None
+            token = uuid.uuid4()
+            won = OutboxMessage.objects.filter(pk=candidate, status=OutboxMessage.Status.PENDING).update(
+                status=OutboxMessage.Status.SENDING,
+                claim_token=token,
+                lease_expires_at=now + LEASE,
+                smtp_started_at=None,
+                attempts=F("attempts") + 1,
+            )
+        if won:
+            return OutboxMessage.objects.select_related("recipient").get(pk=candidate)
+
+
+def _held(message: OutboxMessage):
+    return OutboxMessage.objects.filter(
+        pk=message.pk, status=OutboxMessage.Status.SENDING, claim_token=message.claim_token
+    )
+
+
+def _deliver(message: OutboxMessage, *, connection, result: DispatchResult) -> None:
+    if message.kind == OutboxMessage.Kind.REMINDER:
+        # A milestone closed since the e-mail was written drops out; with nothing left, nothing is sent.
+        messages_rerender(message_ids={message.pk}, status=OutboxMessage.Status.SENDING)
+        token = message.claim_token
+        message = OutboxMessage.objects.select_related("recipient").get(pk=message.pk)
+        if message.status == OutboxMessage.Status.CANCELLED:
+            result.cancelled += 1
+            return
+        if message.claim_token != token:
+            return
+    now = timezone.now()
+    if not _held(message).update(smtp_started_at=now):
+        return  # the claim was lost (lease expired and recovered elsewhere): do not send
+    try:
+        build_email(message, connection=connection).send()
+    except Exception as error:  # noqa: BLE001 - classify() re-raises what is not an e-mail error
+        failure = classify(error)
+        _record_failure(message, failure, result=result)
+        connection.close()
+        return
+    finished = _held(message).update(
+        status=OutboxMessage.Status.SENT, sent_at=timezone.now(), claim_token=None, lease_expires_at=None, last_error=""
+    )
+    if finished:
+        Reminder.objects.filter(STILL_APPLIES, message=message, status=Reminder.Status.PENDING).update(
+            status=Reminder.Status.SENT
+        )
+        result.sent += 1
+
+
+def _record_failure(message: OutboxMessage, failure: Exception, *, result: DispatchResult) -> None:
+    attempts = OutboxMessage.objects.values_list("attempts", flat=True).get(pk=message.pk)
+    if isinstance(failure, TemporaryFailure) and attempts < MAX_ATTEMPTS:
+        _held(message).update(
+            status=OutboxMessage.Status.PENDING,
+            claim_token=None,
+            lease_expires_at=None,
+            smtp_started_at=None,
+            not_before=timezone.now() + backoff(attempts),
+            last_error=str(failure)[:2000],
+        )
+        result.retried += 1
+        logger.info("outbox: %s will be retried (%s)", message.key, failure)
+    else:
+        _held(message).update(
+            status=OutboxMessage.Status.FAILED,
+            claim_token=None,
+            lease_expires_at=None,
+            smtp_started_at=None,
+            last_error=str(failure)[:2000],
+        )
+        result.failed += 1
+        logger.error("outbox: %s failed: %s", message.key, failure)
+
+
+def outbox_dispatch(*, limit: int = 500, now: dt.datetime | None = None) -> DispatchResult:
+    """Send what is due, one claimed row at a time, at most ``limit`` rows per call."""
+    result = DispatchResult()
+    result.recovered, result.flagged = outbox_recover_expired_leases(now=timezone.now())
+    connection = get_connection(fail_silently=False)
+    try:
+        for _count in range(limit):
+            message = _claim_next(now=now or timezone.now())
+            if message is None:
+                break
+            _deliver(message, connection=connection, result=result)
+    finally:
+        connection.close()
+    return result
+
+
+@transaction.atomic
+def outbox_resend(*, message_ids: list[int]) -> int:
+    """An admin's deliberate resend of failed or cancelled messages (same Message-ID)."""
+    return OutboxMessage.objects.filter(
+        pk__in=message_ids, status__in=[OutboxMessage.Status.FAILED, OutboxMessage.Status.CANCELLED]
+    ).update(
+        status=OutboxMessage.Status.PENDING,
+        not_before=timezone.now(),
+        needs_attention=False,
+        attempts=0,
+        claim_token=None,
+        smtp_started_at=None,
+    )
