@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models
-from django.db.models import Count, OuterRef, Subquery, Value
+from django.db.models import Count, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from projects.models import CoreProject, Milestone, MoneyField, ProgressUpdate
+from projects.models import CoreProject, Milestone, MoneyField, Plan, ProgressUpdate, Task
 from projects.money import format_eok
+from tracker.dates import week_start
 
 UPCOMING_DAYS = 30
 
@@ -182,8 +183,12 @@ def project_history(*, project: CoreProject, limit: int = 30) -> list[HistoryEnt
             related=["task", "lead_department"],
             subject=lambda record: _("사업 정보"),
             many=[
-                ("managers", "user", CoreProject._meta.get_field("managers").verbose_name),
-                ("partners", "organization", CoreProject._meta.get_field("partners").verbose_name),
+                ("historicalcoreproject_managers_set", "user", CoreProject._meta.get_field("managers").verbose_name),
+                (
+                    "historicalcoreproject_partners_set",
+                    "organization",
+                    CoreProject._meta.get_field("partners").verbose_name,
+                ),
             ],
         ),
         HistorySource(
@@ -226,3 +231,107 @@ def milestone_changes_since(*, milestone: Milestone, version: int) -> list[Field
         if before != after:
             changes.append(FieldChange(str(model_field.verbose_name), before, after))
     return changes
+
+
+# Portfolio dashboard ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Rollup:
+    """The dashboard's figures for the plan, one strategy or one task; ``query`` filters the tables behind them."""
+
+    level: str
+    code: str
+    name: str
+    query: dict[str, str]
+    announced_budget: int | None = None
+    projects: int = 0
+    rag: dict[str, int] = field(default_factory=dict)
+    achieved: int = 0
+    overdue: int = 0
+    upcoming: int = 0
+    requested: int = 0
+    secured: int = 0
+    noted_this_week: int = 0
+
+    def add(self, other: Rollup) -> None:
+        self.projects += other.projects
+        for status, count in other.rag.items():
+            self.rag[status] = self.rag.get(status, 0) + count
+        for name in ("achieved", "overdue", "upcoming", "requested", "secured", "noted_this_week"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def rag_segments(self) -> list[tuple[str, str, int, float]]:
+        """(status, label, count, percent of projects) for the stacked bar, in the order of RagStatus."""
+        return [
+            (status, label, self.rag.get(status, 0), 100 * self.rag.get(status, 0) / self.projects)
+            for status, label in CoreProject.RagStatus.choices
+            if self.projects and self.rag.get(status)
+        ]
+
+    @property
+    def noted_percent(self) -> float:
+        return 100 * self.noted_this_week / self.projects if self.projects else 0.0
+
+    @property
+    def secured_percent_of_requested(self) -> float:
+        return min(100.0, 100 * self.secured / self.requested) if self.requested else 0.0
+
+
+def plan_dashboard(*, plan: Plan, today: dt.date) -> list[Rollup]:
+    """The plan, then each strategy followed by its tasks, in five queries whatever the portfolio's size."""
+    tasks = list(
+        Task.objects.filter(strategy__plan=plan).select_related("strategy").order_by("strategy__order", "order")
+    )
+    by_task: dict[int, Rollup] = {
+        task.pk: Rollup("task", task.code, task.name, {"task": str(task.pk)}) for task in tasks
+    }
+    for row in CoreProject.objects.filter(plan=plan).values("task_id", "rag_status").annotate(n=Count("pk")).order_by():
+        rollup = by_task[row["task_id"]]
+        rollup.projects += row["n"]
+        rollup.rag[row["rag_status"]] = row["n"]
+    open_q = Q(status__in=Milestone.OPEN_STATUSES)
+    funding_q = Q(kind__in=Milestone.FUNDING_KINDS)
+    for row in (
+        Milestone.objects.filter(project__plan=plan)
+        .values("project__task_id")
+        .annotate(
+            achieved=Count("pk", filter=Q(status=Milestone.Status.ACHIEVED)),
+            overdue=Count("pk", filter=open_q & Q(due_date__lt=today)),
+            upcoming=Count(
+                "pk", filter=open_q & Q(due_date__gte=today, due_date__lte=today + dt.timedelta(days=UPCOMING_DAYS))
+            ),
+            requested=Coalesce(Sum("amount_requested", filter=funding_q & ~Q(status=Milestone.Status.CANCELLED)), 0),
+            secured=Coalesce(Sum("amount_secured", filter=funding_q & Q(status=Milestone.Status.ACHIEVED)), 0),
+        )
+        .order_by()
+    ):
+        rollup = by_task[row["project__task_id"]]
+        for name in ("achieved", "overdue", "upcoming", "requested", "secured"):
+            setattr(rollup, name, row[name])
+    for row in (
+        ProgressUpdate.objects.filter(project__plan=plan, week_start=week_start(today))
+        .values("project__task_id")
+        .annotate(n=Count("project", distinct=True))
+        .order_by()
+    ):
+        by_task[row["project__task_id"]].noted_this_week = row["n"]
+
+    plan_rollup = Rollup("plan", plan.code, plan.name, {}, announced_budget=0)
+    rows = [plan_rollup]
+    for strategy in plan.strategies.order_by("order"):
+        strategy_rollup = Rollup(
+            "strategy",
+            strategy.code,
+            strategy.name,
+            {"strategy": str(strategy.pk)},
+            announced_budget=strategy.announced_budget,
+        )
+        strategy_tasks = [by_task[task.pk] for task in tasks if task.strategy_id == strategy.pk]
+        for task_rollup in strategy_tasks:
+            strategy_rollup.add(task_rollup)
+        plan_rollup.add(strategy_rollup)
+        plan_rollup.announced_budget += strategy.announced_budget
+        rows += [strategy_rollup, *strategy_tasks]
+    return rows

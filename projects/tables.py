@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from projects.models import CoreProject, Milestone
-from projects.money import format_eok
+from projects.money import format_eok, won_to_eok
 from tracker.dates import dday_label, seoul_today
 
 
@@ -126,3 +126,101 @@ class MilestoneTable(tables.Table):
         if not self.can_change:
             return value
         return format_html('<a href="{}">{}</a>', reverse("projects:milestone_edit", args=[record.pk]), value)
+
+
+def _eok_value(value):
+    """Spreadsheet cells get a number in 억원 (not text), so that sums work in a spreadsheet program."""
+    return won_to_eok(value) if value is not None else None
+
+
+class PortfolioProjectTable(ProjectDeadlineTable):
+    """All core projects: sortable, paginated, exportable with Korean headers and 억원 amounts."""
+
+    category = tables.Column(verbose_name=_("구분"))
+    lead_department = tables.Column(verbose_name=_("주관부서"), order_by="lead_department__name")
+    budget_total = tables.Column(verbose_name=_("총사업비(억원)"), attrs={"td": {"class": "num"}})
+    budget_national = tables.Column(verbose_name=_("국비(억원)"), attrs={"td": {"class": "num"}})
+
+    class Meta(ProjectDeadlineTable.Meta):
+        fields = ["code", "name", "strategy", "category", "lead_department", "rag_status", "budget_total"]
+        sequence = [
+            "code",
+            "name",
+            "strategy",
+            "category",
+            "lead_department",
+            "rag_status",
+            "budget_total",
+            "budget_national",
+            "next_milestone_due",
+            "overdue_count",
+            "upcoming_count",
+            "last_note_week",
+        ]
+        empty_text = _("조건에 맞는 사업이 없습니다.")
+
+    def render_budget_total(self, value) -> str:
+        return format_eok(value)
+
+    def render_budget_national(self, value) -> str:
+        return format_eok(value)
+
+    def value_budget_total(self, value):
+        return _eok_value(value)
+
+    def value_budget_national(self, value):
+        return _eok_value(value)
+
+    def value_rag_status(self, record: CoreProject) -> str:
+        return record.get_rag_status_display()
+
+    def value_next_milestone_due(self, value, record: CoreProject):
+        return value
+
+    def value_last_note_week(self, value):
+        return f"{value:%G-W%V}" if value else ""
+
+
+class PortfolioMilestoneTable(MilestoneTable):
+    """Milestones across the portfolio, with their project; exportable."""
+
+    project_code = tables.Column(
+        verbose_name=_("사업코드"),
+        accessor="project__code",
+        linkify=lambda record: reverse("projects:project", args=[record.project_id]) + f"#milestone-{record.pk}",
+    )
+    project_name = tables.Column(verbose_name=_("사업명"), accessor="project__name")
+    strategy = tables.Column(
+        verbose_name=_("전략"), accessor="project__task__strategy__code", order_by="project__task__strategy__order"
+    )
+    amount_requested = tables.Column(verbose_name=_("신청액(억원)"), attrs={"td": {"class": "num"}})
+    amount_secured = tables.Column(verbose_name=_("확보액(억원)"), attrs={"td": {"class": "num"}})
+
+    class Meta(MilestoneTable.Meta):
+        sequence = [
+            "project_code",
+            "project_name",
+            "strategy",
+            "due_date",
+            "kind",
+            "title",
+            "responsible_agency",
+            "status",
+            "amount_requested",
+            "amount_secured",
+            "owner",
+        ]
+        empty_text = _("조건에 맞는 마일스톤이 없습니다.")
+        per_page = 50
+
+    def value_due_date(self, value):
+        return value
+
+    def value_status(self, record: Milestone) -> str:
+        return record.get_status_display()
+
+    def value_amount_requested(self, value):
+        return _eok_value(value)
+
+    def value_amount_secured(self, value):
+        return _eok_value(value)

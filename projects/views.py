@@ -13,8 +13,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_tables2 import RequestConfig
+from django_tables2.export import TableExport
 
 from projects import selectors, services
+from projects.filters import MilestoneFilter, ProjectFilter
 from projects.forms import (
     AchieveForm,
     CancelForm,
@@ -24,14 +26,15 @@ from projects.forms import (
     RescheduleForm,
     VersionedForm,
 )
-from projects.models import CoreProject, Milestone, ProgressUpdate
+from projects.models import CoreProject, Milestone, Plan, ProgressUpdate
 from projects.permissions import (
     can_change_project,
     ensure_can_change_project,
     ensure_can_read_portfolio,
     managed_project_ids,
 )
-from projects.tables import MilestoneTable, ProjectDeadlineTable
+from projects.tables import MilestoneTable, PortfolioMilestoneTable, PortfolioProjectTable, ProjectDeadlineTable
+from projects.timeline import timeline_build
 from tracker.dates import seoul_today, week_start
 
 
@@ -62,12 +65,70 @@ def my_projects(request: HttpRequest) -> HttpResponse:
     return render(request, "projects/my_projects.html", {"table": table})
 
 
+EXPORT_FORMATS = ("csv", "xlsx")
+
+
+def _table_response(request: HttpRequest, table, *, template: str, context: dict, export_name: str) -> HttpResponse:
+    """Render a filtered table, or export all its filtered rows (?_export=csv|xlsx) with Korean headers."""
+    export_format = request.GET.get("_export")
+    if export_format in EXPORT_FORMATS:
+        RequestConfig(request, paginate=False).configure(table)
+        exporter = TableExport(
+            export_format, table, exclude_columns=("actions",), dataset_kwargs={"title": export_name}
+        )
+        return exporter.response(f"{export_name}-{seoul_today().isoformat()}.{export_format}")
+    RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, template, {**context, "table": table, "query": query.urlencode()})
+
+
 @portfolio_reader
 def portfolio(request: HttpRequest) -> HttpResponse:
+    """All core projects, filtered and sortable, exportable to CSV and XLSX."""
     queryset = selectors.projects_with_deadlines(CoreProject.objects.order_by("code"), today=seoul_today())
-    table = ProjectDeadlineTable(queryset, empty_text=_("사업이 없습니다."))
-    RequestConfig(request, paginate={"per_page": 50}).configure(table)
-    return render(request, "projects/portfolio.html", {"table": table})
+    filterset = ProjectFilter(request.GET or None, queryset=queryset)
+    table = PortfolioProjectTable(filterset.qs)
+    return _table_response(
+        request, table, template="projects/portfolio.html", context={"filter": filterset}, export_name="projects"
+    )
+
+
+@portfolio_reader
+def milestones(request: HttpRequest) -> HttpResponse:
+    """All milestones across the portfolio, filtered and sortable, exportable to CSV and XLSX."""
+    queryset = Milestone.objects.select_related("project__task__strategy", "owner").order_by("due_date", "pk")
+    filterset = MilestoneFilter(request.GET or None, queryset=queryset)
+    table = PortfolioMilestoneTable(filterset.qs)
+    return _table_response(
+        request, table, template="projects/milestones.html", context={"filter": filterset}, export_name="milestones"
+    )
+
+
+@portfolio_reader
+def timeline(request: HttpRequest) -> HttpResponse:
+    """Milestones of the next twelve months by strategy and project, with today marked and overdue in red."""
+    queryset = Milestone.objects.exclude(status=Milestone.Status.CANCELLED)
+    filterset = MilestoneFilter(request.GET or None, queryset=queryset)
+    chart = timeline_build(milestones=filterset.qs, today=seoul_today(), page_number=request.GET.get("page", 1))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "projects/timeline.html", {"chart": chart, "filter": filterset, "query": query.urlencode()})
+
+
+@portfolio_reader
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Roll-up of a plan (the newest one unless ?plan=code): by strategy and task, every number a link."""
+    plans = Plan.objects.order_by("-adopted_on", "code")
+    plan = plans.filter(code=request.GET["plan"]).first() if request.GET.get("plan") else plans.first()
+    if plan is None:
+        raise Http404(_("계획이 없습니다."))
+    today = seoul_today()
+    return render(
+        request,
+        "projects/dashboard.html",
+        {"plan": plan, "rows": selectors.plan_dashboard(plan=plan, today=today), "today": today},
+    )
 
 
 @portfolio_reader

@@ -1,0 +1,131 @@
+"""django-filter FilterSets of the portfolio tables. The dashboard links into them with the same parameters."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import django_filters
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from projects.models import CoreProject, Department, Milestone, ProgressUpdate, Strategy, Task
+from projects.selectors import UPCOMING_DAYS
+from tracker.dates import seoul_today, week_start
+
+
+def _managers(request=None):
+    return get_user_model().objects.filter(managed_projects__isnull=False).distinct().order_by("username")
+
+
+class PortfolioFilterSet(django_filters.FilterSet):
+    """Filters both tables share; ``prefix`` is the path from the filtered model to the project."""
+
+    prefix = ""
+
+    strategy = django_filters.ModelChoiceFilter(
+        label=_("전략"), queryset=Strategy.objects.all(), method="filter_strategy"
+    )
+    task = django_filters.ModelChoiceFilter(label=_("추진과제"), queryset=Task.objects.all(), method="filter_task")
+    category = django_filters.ChoiceFilter(
+        label=_("구분"), choices=CoreProject.Category.choices, method="filter_category"
+    )
+    department = django_filters.ModelChoiceFilter(
+        label=_("주관부서"), queryset=Department.objects.all(), method="filter_department"
+    )
+    rag_status = django_filters.ChoiceFilter(
+        label=_("추진 상태"), choices=CoreProject.RagStatus.choices, method="filter_rag_status"
+    )
+    manager = django_filters.ModelChoiceFilter(label=_("사업 담당자"), queryset=_managers, method="filter_manager")
+
+    def _project(self, queryset: QuerySet, lookup: str, value) -> QuerySet:
+        if value in (None, ""):
+            return queryset
+        return queryset.filter(**{f"{self.prefix}{lookup}": value})
+
+    def filter_strategy(self, queryset, name, value):
+        return self._project(queryset, "task__strategy", value)
+
+    def filter_task(self, queryset, name, value):
+        return self._project(queryset, "task", value)
+
+    def filter_category(self, queryset, name, value):
+        return self._project(queryset, "category", value)
+
+    def filter_department(self, queryset, name, value):
+        return self._project(queryset, "lead_department", value)
+
+    def filter_rag_status(self, queryset, name, value):
+        return self._project(queryset, "rag_status", value)
+
+    def filter_manager(self, queryset, name, value):
+        return self._project(queryset, "managers", value)
+
+
+class ProjectFilter(PortfolioFilterSet):
+    q = django_filters.CharFilter(label=_("검색"), method="filter_text")
+    note_this_week = django_filters.ChoiceFilter(
+        label=_("이번 주 보고"),
+        choices=[("yes", _("있음")), ("no", _("없음"))],
+        method="filter_note_this_week",
+    )
+    is_sample = django_filters.BooleanFilter(label=_("예시 데이터"), widget=forms.NullBooleanSelect)
+
+    class Meta:
+        model = CoreProject
+        fields = ["strategy", "task", "category", "department", "rag_status", "manager", "is_sample"]
+
+    def filter_text(self, queryset, name, value):
+        words = value.split()
+        for word in words:
+            queryset = queryset.filter(
+                Q(code__icontains=word) | Q(name__icontains=word) | Q(government_programme__icontains=word)
+            )
+        return queryset
+
+    def filter_note_this_week(self, queryset, name, value):
+        has_note = Exists(ProgressUpdate.objects.filter(project=OuterRef("pk"), week_start=week_start(seoul_today())))
+        return queryset.filter(has_note if value == "yes" else ~has_note)
+
+
+class MilestoneFilter(PortfolioFilterSet):
+    prefix = "project__"
+
+    q = django_filters.CharFilter(label=_("검색"), method="filter_text")
+    kind = django_filters.MultipleChoiceFilter(
+        label=_("유형"), choices=Milestone.Kind.choices, widget=forms.CheckboxSelectMultiple
+    )
+    status = django_filters.MultipleChoiceFilter(
+        label=_("상태"), choices=Milestone.Status.choices, widget=forms.CheckboxSelectMultiple
+    )
+    due = django_filters.ChoiceFilter(
+        label=_("기한"),
+        choices=[("overdue", _("기한 지남 (미완료)")), ("upcoming", _("30일 이내 (미완료)"))],
+        method="filter_due",
+    )
+    due_date = django_filters.DateFromToRangeFilter(
+        label=_("기한 범위"), widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"})
+    )
+    responsible_agency = django_filters.CharFilter(label=_("소관 부처"), lookup_expr="icontains")
+    owner = django_filters.ModelChoiceFilter(label=_("마일스톤 담당자"), queryset=_managers)
+
+    class Meta:
+        model = Milestone
+        fields = ["strategy", "task", "category", "department", "rag_status", "manager", "kind", "status"]
+
+    def filter_text(self, queryset, name, value):
+        for word in value.split():
+            queryset = queryset.filter(
+                Q(title__icontains=word) | Q(project__code__icontains=word) | Q(project__name__icontains=word)
+            )
+        return queryset
+
+    def filter_due(self, queryset, name, value):
+        today = seoul_today()
+        open_ones = queryset.filter(status__in=Milestone.OPEN_STATUSES)
+        if value == "overdue":
+            return open_ones.filter(due_date__lt=today)
+        if value == "upcoming":
+            return open_ones.filter(due_date__gte=today, due_date__lte=today + dt.timedelta(days=UPCOMING_DAYS))
+        return queryset
