@@ -3,7 +3,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from notifications.models import NotificationPreference, OutboxMessage, Reminder, ReminderPolicy
+from notifications.feeds import calendar_feed_rotate
+from notifications.models import CalendarFeed, NotificationPreference, OutboxMessage, Reminder, ReminderPolicy
 from notifications.outbox import outbox_resend
 
 
@@ -86,3 +87,22 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     def resend(self, request, queryset):
         count = outbox_resend(message_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, _("%(count)d건을 다시 보내도록 예약했습니다.") % {"count": count}, messages.SUCCESS)
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(admin.ModelAdmin):
+    list_display = ["user", "created_at"]
+    search_fields = ["user__username", "user__email"]
+    list_select_related = ["user"]
+    fields = ["user", "created_at"]
+    readonly_fields = ["user", "created_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description=_("선택한 사용자의 구독 주소 새로 발급 (예전 주소 폐기)"))
+    def revoke(self, request, queryset):
+        for feed in queryset.select_related("user"):
+            calendar_feed_rotate(user=feed.user)
+        self.message_user(request, _("구독 주소를 새로 발급했습니다."), messages.SUCCESS)

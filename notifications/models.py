@@ -185,3 +185,20 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.milestone} D{-self.threshold:+d} → {self.recipient}"
+
+
+class CalendarFeed(models.Model):
+    """A person's private calendar address; issuing a new token revokes the old address."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed", verbose_name=_("사용자")
+    )
+    token = models.CharField(_("비밀 토큰"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("발급 시각"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("캘린더 구독 주소")
+        verbose_name_plural = _("캘린더 구독 주소")
+
+    def __str__(self) -> str:
+        return str(self.user)

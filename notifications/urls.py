@@ -10,4 +10,7 @@ urlpatterns = [
     path("m/<str:token>/submit/", views.milestone_submit, name="milestone_submit"),
     path("preferences/<str:token>/", views.preferences, name="preferences"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("calendar/", views.calendar_settings, name="calendar"),
+    path("feeds/<str:token>/my.ics", views.my_calendar_feed, name="my_calendar"),
+    path("feeds/<str:token>/strategy/<int:pk>.ics", views.strategy_calendar_feed, name="strategy_calendar"),
 ]

@@ -1,22 +1,26 @@
-"""Pages reached from e-mails through signed links: no login needed, one purpose and one person per link."""
+"""Pages reached from e-mails and calendar programs through signed links or secret tokens, and their settings."""
 
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from notifications import links
-from notifications.models import NotificationPreference
+from notifications import feeds, links
+from notifications.models import CalendarFeed, NotificationPreference
 from projects import services
-from projects.models import Milestone
-from projects.permissions import can_change_project
+from projects.models import Milestone, Strategy
+from projects.permissions import can_change_project, can_read_portfolio, ensure_can_read_portfolio
 
 
 def _payload(purpose: str, token: str, max_age) -> dict:
@@ -93,4 +97,59 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         request,
         "notifications/unsubscribe.html",
         {"done": done, "kind": kind, "person": user, "preferences_path": links.preferences_path(user_id=user.pk)},
+    )
+
+
+def _feed_user(token: str):
+    feed = CalendarFeed.objects.select_related("user").filter(token=token, user__is_active=True).first()
+    if feed is None:
+        raise Http404
+    return feed.user
+
+
+def _ics(body: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+def my_calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    user = _feed_user(token)
+    return _ics(
+        feeds.calendar_build(name=_("내 마일스톤"), milestones=feeds.milestones_for_user(user)), "my-milestones.ics"
+    )
+
+
+def strategy_calendar_feed(request: HttpRequest, token: str, pk: int) -> HttpResponse:
+    user = _feed_user(token)
+    if not can_read_portfolio(user):
+        raise Http404
+    strategy = get_object_or_404(Strategy, pk=pk)
+    return _ics(
+        feeds.calendar_build(name=str(strategy), milestones=feeds.milestones_for_strategy(strategy)),
+        f"strategy-{strategy.code}.ics",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def calendar_settings(request: HttpRequest) -> HttpResponse:
+    """Where a person finds (and can revoke) their private calendar addresses."""
+    ensure_can_read_portfolio(request.user)
+    if request.method == "POST":
+        feed = feeds.calendar_feed_rotate(user=request.user)
+        messages.success(request, _("새 구독 주소를 발급했습니다. 예전 주소는 더 이상 동작하지 않습니다."))
+    else:
+        feed = feeds.calendar_feed_for(user=request.user)
+    base = settings.SITE_URL
+    return render(
+        request,
+        "notifications/calendar.html",
+        {
+            "my_url": base + reverse("notifications:my_calendar", args=[feed.token]),
+            "strategy_urls": [
+                (strategy, base + reverse("notifications:strategy_calendar", args=[feed.token, strategy.pk]))
+                for strategy in Strategy.objects.select_related("plan").order_by("plan", "order")
+            ],
+        },
     )

@@ -9,6 +9,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from notifications.feeds import calendar_feed_rotate
 from notifications.models import NotificationPreference
 from notifications.reminders import reminders_plan
 from projects.models import CoreProject, Milestone
@@ -40,6 +41,7 @@ def one_of_everything(project, owner):
     ProgressUpdateFactory(project=project, author=owner)
     OrganizationFactory()
     NotificationPreference.objects.create(user=owner)
+    calendar_feed_rotate(user=owner)
     # A planning pass the day before the deadline gives a reminder and an outbox message.
     reminders_plan(now=dt.datetime(2026, 12, 14, 10, tzinfo=SEOUL))
 
