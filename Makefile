@@ -10,7 +10,7 @@ CI_REDIS_URL ?= redis://127.0.0.1:6379/0
 # Local development mode: a secret key is generated once into var/. Production sets DEBUG=false.
 export DEBUG ?= true
 
-.PHONY: setup run test lint format clean
+.PHONY: setup run test bench lint format clean
 
 setup: $(VENV)/.installed
 
@@ -41,6 +41,11 @@ ifdef CI
 else
 	$(BIN)/pytest
 endif
+
+# Benchmarks (not tests): each prints a table and writes it to bench/results/. Needs PostgreSQL and Redis.
+bench: setup
+	$(BIN)/python bench/portfolio.py
+	$(BIN)/python bench/reminders.py
 
 lint: setup
 	$(BIN)/ruff check .
