@@ -52,10 +52,10 @@ def portfolio_reader(view):
 
 @portfolio_reader
 def home(request: HttpRequest) -> HttpResponse:
-    """Project managers land on their own projects; everyone else on the portfolio."""
+    """Project managers land on their own projects; everyone else on the portfolio's dashboard."""
     if managed_project_ids(request.user):
         return redirect("projects:my_projects")
-    return redirect("projects:portfolio")
+    return redirect("projects:dashboard")
 
 
 @portfolio_reader
