@@ -4,7 +4,14 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from notifications.feeds import calendar_feed_rotate
-from notifications.models import CalendarFeed, NotificationPreference, OutboxMessage, Reminder, ReminderPolicy
+from notifications.models import (
+    CalendarFeed,
+    DigestPolicy,
+    NotificationPreference,
+    OutboxMessage,
+    Reminder,
+    ReminderPolicy,
+)
 from notifications.outbox import outbox_resend
 
 
@@ -26,10 +33,21 @@ class ReminderPolicyAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(DigestPolicy)
+class DigestPolicyAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "weekday", "hour", "enabled"]
+
+    def has_add_permission(self, request) -> bool:
+        return not DigestPolicy.objects.exists()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(NotificationPreference)
 class NotificationPreferenceAdmin(admin.ModelAdmin):
-    list_display = ["user", "reminders", "digest", "language", "updated_at"]
-    list_filter = ["reminders", "digest", "language"]
+    list_display = ["user", "reminders", "digest", "digest_whole_plan", "digest_my_projects", "language", "updated_at"]
+    list_filter = ["reminders", "digest", "digest_whole_plan", "digest_my_projects", "language"]
     search_fields = ["user__username", "user__email"]
     autocomplete_fields = ["user"]
     list_select_related = ["user"]

@@ -13,6 +13,8 @@ from django.utils import translation
 
 from notifications.models import OutboxMessage
 
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 
 @dataclass
 class RenderedEmail:
@@ -52,4 +54,6 @@ def build_email(message: OutboxMessage, *, connection=None) -> EmailMultiAlterna
     )
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")
+    if message.attachment:
+        email.attach(message.attachment_name, bytes(message.attachment), XLSX_MIMETYPE)
     return email

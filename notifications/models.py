@@ -63,6 +63,35 @@ class ReminderPolicy(models.Model):
         return policy
 
 
+class DigestPolicy(models.Model):
+    """When the weekly roll-up goes out. One row (pk=1), edited by admins."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("월요일")
+        TUESDAY = 1, _("화요일")
+        WEDNESDAY = 2, _("수요일")
+        THURSDAY = 3, _("목요일")
+        FRIDAY = 4, _("금요일")
+
+    weekday = models.PositiveSmallIntegerField(_("발송 요일"), choices=Weekday.choices, default=Weekday.MONDAY)
+    hour = models.PositiveSmallIntegerField(_("발송 시각 (시, 한국 시간)"), default=8)
+    enabled = models.BooleanField(_("주간 요약 발송"), default=True)
+    updated_at = models.DateTimeField(_("수정 시각"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("주간 요약 정책")
+        verbose_name_plural = _("주간 요약 정책")
+        constraints = [models.CheckConstraint(condition=Q(hour__lte=23), name="digest_hour_valid")]
+
+    def __str__(self) -> str:
+        return str(_("주간 요약 정책"))
+
+    @classmethod
+    def current(cls) -> DigestPolicy:
+        policy, _created = cls.objects.get_or_create(pk=1)
+        return policy
+
+
 class NotificationPreference(models.Model):
     """Which e-mails a person gets, and in which language."""
 
@@ -73,7 +102,19 @@ class NotificationPreference(models.Model):
         verbose_name=_("사용자"),
     )
     reminders = models.BooleanField(_("기한 알림 받기"), default=True)
-    digest = models.BooleanField(_("주간 요약 받기"), default=True)
+    digest = models.BooleanField(
+        _("주간 요약 받기"),
+        default=True,
+        help_text=_("끄면 어떤 주간 요약도 받지 않습니다 (TF 단장·전략 책임자 포함)."),
+    )
+    digest_whole_plan = models.BooleanField(
+        _("전체 계획 주간 요약 구독"),
+        default=False,
+        help_text=_("TF 단장이 아니어도 전체 계획의 주간 요약을 받습니다."),
+    )
+    digest_my_projects = models.BooleanField(
+        _("내 사업 주간 요약 구독"), default=False, help_text=_("담당하는 사업만 모은 주간 요약을 받습니다.")
+    )
     language = models.CharField(_("언어"), max_length=5, choices=settings.LANGUAGES, default="ko")
     updated_at = models.DateTimeField(_("수정 시각"), auto_now=True)
 
@@ -109,6 +150,8 @@ class OutboxMessage(models.Model):
     body_text = models.TextField(_("본문 (텍스트)"), blank=True)
     body_html = models.TextField(_("본문 (HTML)"), blank=True)
     headers = models.JSONField(_("추가 헤더"), default=dict, blank=True)
+    attachment = models.BinaryField(_("첨부 파일"), null=True, blank=True)
+    attachment_name = models.CharField(_("첨부 파일 이름"), max_length=200, blank=True)
     message_id = models.CharField(_("Message-ID"), max_length=200, unique=True)
     status = models.CharField(_("상태"), max_length=20, choices=Status.choices, default=Status.PENDING)
     not_before = models.DateTimeField(_("발송 예정 시각"))

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
+from notifications.digest import digests_plan
 from notifications.outbox import outbox_dispatch
 from notifications.reminders import reminders_plan
 
@@ -24,3 +25,11 @@ def plan_reminders() -> int:
 @shared_task(autoretry_for=RETRYABLE, max_retries=3, default_retry_delay=10, time_limit=240, soft_time_limit=200)
 def dispatch_outbox(limit: int = 500) -> int:
     return outbox_dispatch(limit=limit).sent
+
+
+@shared_task(autoretry_for=RETRYABLE, max_retries=3, default_retry_delay=10, time_limit=240, soft_time_limit=200)
+def plan_digests() -> int:
+    written = digests_plan(now=timezone.now())
+    if written:
+        dispatch_outbox.delay()
+    return len(written)

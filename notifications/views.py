@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -16,11 +18,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from notifications import feeds, links
+from notifications import digest, feeds, links
 from notifications.models import CalendarFeed, NotificationPreference
 from projects import services
-from projects.models import Milestone, Strategy
+from projects.models import Milestone, Plan, Strategy
 from projects.permissions import can_change_project, can_read_portfolio, ensure_can_read_portfolio
+from tracker.dates import parse_iso_week, seoul_today
+from tracker.dates import week_start as week_start_of
 
 
 def _payload(purpose: str, token: str, max_age) -> dict:
@@ -65,7 +69,7 @@ def milestone_submit(request: HttpRequest, token: str) -> HttpResponse:
 class PreferenceForm(forms.ModelForm):
     class Meta:
         model = NotificationPreference
-        fields = ["reminders", "digest", "language"]
+        fields = ["reminders", "digest", "digest_whole_plan", "digest_my_projects", "language"]
 
 
 @require_http_methods(["GET", "POST"])
@@ -151,5 +155,39 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
                 (strategy, base + reverse("notifications:strategy_calendar", args=[feed.token, strategy.pk]))
                 for strategy in Strategy.objects.select_related("plan").order_by("plan", "order")
             ],
+        },
+    )
+
+
+@login_required
+def digest_page(request: HttpRequest, week: str | None = None) -> HttpResponse:
+    """The weekly digest as a page, rebuilt from the history for any past week, with an archive by ISO week."""
+    ensure_can_read_portfolio(request.user)
+    plan = Plan.objects.order_by("-adopted_on", "code").first()
+    if plan is None:
+        raise Http404
+    latest = digest.latest_complete_week(seoul_today())
+    try:
+        week_start = parse_iso_week(week) if week else latest
+    except ValueError as error:
+        raise Http404 from error
+    if week_start > latest:
+        raise Http404
+    scope = digest.Scope("plan")
+    scope_key = request.GET.get("scope", "")
+    if scope_key.startswith("strategy-") and scope_key[9:].isdigit():
+        scope = digest.Scope("strategy", strategy_id=get_object_or_404(Strategy, pk=int(scope_key[9:]), plan=plan).pk)
+    first = week_start_of(plan.adopted_on) if plan.adopted_on else latest
+    weeks, cursor = [], latest
+    while cursor >= first and len(weeks) < 104:
+        weeks.append(f"{cursor:%G-W%V}")
+        cursor -= dt.timedelta(days=7)
+    return render(
+        request,
+        "notifications/digest_page.html",
+        {
+            "digest": digest.digest_build(plan=plan, scope=scope, week_start=week_start),
+            "archive": weeks,
+            "site_url": "",
         },
     )

@@ -54,3 +54,9 @@ def previous_working_day(day: dt.date) -> dt.date:
 def seoul_datetime(day: dt.date, hour: int) -> dt.datetime:
     """The aware moment ``hour``:00 on ``day`` in Asia/Seoul."""
     return dt.datetime.combine(day, dt.time(hour), tzinfo=SEOUL)
+
+
+def parse_iso_week(value: str) -> dt.date:
+    """'2026-W48' → the Monday of that ISO week; ValueError if it is not one."""
+    year, _sep, week = value.upper().partition("-W")
+    return dt.date.fromisocalendar(int(year), int(week), 1)

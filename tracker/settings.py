@@ -224,5 +224,6 @@ LOGGING = {
 # Beat only ticks: the planner and the dispatcher decide from the database what is due.
 CELERY_BEAT_SCHEDULE = {
     "plan-reminders": {"task": "notifications.tasks.plan_reminders", "schedule": 300.0},
+    "plan-digests": {"task": "notifications.tasks.plan_digests", "schedule": 300.0},
     "dispatch-outbox": {"task": "notifications.tasks.dispatch_outbox", "schedule": 60.0},
 }

@@ -1,0 +1,413 @@
+"""The weekly roll-up digest: built from the history, so any past week shows its numbers as they were.
+
+A digest covers one ISO week (Monday–Sunday, Asia/Seoul) and looks two weeks ahead. Its figures are read as
+of the end of that week (and of the week before, for the change) from django-simple-history's tables, so a
+digest rebuilt later shows the same numbers. Building one takes a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django_tables2.export import TableExport
+
+from notifications import links
+from notifications.emails import absolute_url, new_message_id, render_email
+from notifications.models import DigestPolicy, NotificationPreference, OutboxMessage
+from projects import roles
+from projects.models import CoreProject, Milestone, Plan, ProgressUpdate, Strategy
+from projects.selectors import projects_with_deadlines
+from projects.tables import PortfolioProjectTable
+from tracker.dates import SEOUL, seoul_datetime
+
+LOOKAHEAD_DAYS = 14
+CHANGES_SHOWN = 60
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose digest: the whole plan, one strategy, or one person's own projects."""
+
+    kind: str  # "plan" | "strategy" | "mine"
+    strategy_id: int | None = None
+    user_id: int | None = None
+
+    @property
+    def key(self) -> str:
+        return {"plan": "plan", "strategy": f"strategy-{self.strategy_id}", "mine": f"mine-{self.user_id}"}[self.kind]
+
+
+@dataclass
+class Figures:
+    """Headline numbers as of one moment."""
+
+    rag: dict[str, int] = field(default_factory=dict)
+    projects: int = 0
+    achieved_in_week: int = 0
+    overdue: int = 0
+    due_ahead: int = 0
+    requested: int = 0
+    secured: int = 0
+
+
+@dataclass
+class StrategyRow:
+    strategy: Strategy
+    figures: Figures
+    milestones_total: int = 0
+    milestones_achieved: int = 0
+
+    @property
+    def achieved_percent(self) -> int:
+        return round(100 * self.milestones_achieved / self.milestones_total) if self.milestones_total else 0
+
+    @property
+    def secured_percent(self) -> int:
+        budget = self.strategy.announced_budget
+        return min(100, round(100 * self.figures.secured / budget)) if budget else 0
+
+
+@dataclass
+class Change:
+    when: dt.datetime
+    who: str
+    project: CoreProject
+    milestone_id: int
+    title: str
+    status_before: str
+    status_after: str
+    due_before: dt.date | None
+    due_after: dt.date
+
+
+@dataclass
+class Digest:
+    plan: Plan
+    scope: Scope
+    scope_label: str
+    week_start: dt.date
+    week_end: dt.date
+    now: Figures
+    before: Figures
+    announced_budget: int
+    strategies: list[StrategyRow]
+    changes: list[Change]
+    changes_more: int
+    missing_notes: list[CoreProject]
+    flagged_notes: list[ProgressUpdate]
+
+    @property
+    def week_label(self) -> str:
+        return f"{self.week_start:%G-W%V}"
+
+    @property
+    def is_quiet(self) -> bool:
+        return not (self.changes or self.flagged_notes or self.now.achieved_in_week or self.now.overdue)
+
+    @property
+    def rag_rows(self) -> list[tuple[str, str, int, int]]:
+        """(status, label, count now, change since the week before)."""
+        return [
+            (status, label, self.now.rag.get(status, 0), self.now.rag.get(status, 0) - self.before.rag.get(status, 0))
+            for status, label in CoreProject.RagStatus.choices
+        ]
+
+    @property
+    def url(self) -> str:
+        return reverse("notifications:digest_week", args=[self.week_label]) + (
+            f"?scope={self.scope.key}" if self.scope.kind != "plan" else ""
+        )
+
+
+def _as_of(model, moment: dt.datetime) -> QuerySet:
+    """Each row of ``model`` as it was at ``moment``: its newest history record by then, unless deleted."""
+    history = model.history.model
+    newest = (
+        history.objects.filter(id=OuterRef("id"), history_date__lte=moment)
+        .order_by("-history_date", "-history_id")
+        .values("history_id")[:1]
+    )
+    return history.objects.filter(history_date__lte=moment, history_id=Subquery(newest)).exclude(history_type="-")
+
+
+def _scoped_projects(plan: Plan, scope: Scope, queryset: QuerySet, prefix: str = "") -> QuerySet:
+    queryset = queryset.filter(**{f"{prefix}plan_id": plan.pk})
+    if scope.kind == "strategy":
+        return queryset.filter(**{f"{prefix}task__strategy_id": scope.strategy_id})
+    if scope.kind == "mine":
+        mine = CoreProject.managers.through.objects.filter(user_id=scope.user_id).values("coreproject_id")
+        return queryset.filter(**{f"{prefix}id__in": mine})
+    return queryset
+
+
+def _figures_by_strategy(plan: Plan, scope: Scope, week_start: dt.date) -> dict[int, tuple[Figures, int, int]]:
+    """Per strategy, as of the end of the week that starts on ``week_start``; three queries."""
+    week_end = week_start + dt.timedelta(days=7)
+    moment = dt.datetime.combine(week_end, dt.time(0), tzinfo=SEOUL)
+    projects = _scoped_projects(plan, scope, _as_of(CoreProject, moment))
+    result: dict[int, tuple[Figures, int, int]] = {}
+
+    def entry(strategy_id: int) -> list:
+        return result.setdefault(strategy_id, [Figures(), 0, 0])
+
+    for row in projects.values("task__strategy_id", "rag_status").annotate(n=Count("id")).order_by():
+        figures = entry(row["task__strategy_id"])[0]
+        figures.rag[row["rag_status"]] = row["n"]
+        figures.projects += row["n"]
+    project_ids = projects.values("id")
+    milestones = _as_of(Milestone, moment).filter(project_id__in=project_ids)
+    open_q = Q(status__in=Milestone.OPEN_STATUSES)
+    funding_q = Q(kind__in=Milestone.FUNDING_KINDS)
+    for row in (
+        milestones.values("project__task__strategy_id")
+        .annotate(
+            total=Count("id", filter=~Q(status=Milestone.Status.CANCELLED)),
+            achieved=Count("id", filter=Q(status=Milestone.Status.ACHIEVED)),
+            achieved_in_week=Count(
+                "id",
+                filter=Q(status=Milestone.Status.ACHIEVED, completed_on__gte=week_start, completed_on__lt=week_end),
+            ),
+            overdue=Count("id", filter=open_q & Q(due_date__lt=week_end)),
+            due_ahead=Count(
+                "id",
+                filter=open_q & Q(due_date__gte=week_end, due_date__lt=week_end + dt.timedelta(days=LOOKAHEAD_DAYS)),
+            ),
+            requested=Coalesce(Sum("amount_requested", filter=funding_q & ~Q(status=Milestone.Status.CANCELLED)), 0),
+            secured=Coalesce(Sum("amount_secured", filter=funding_q & Q(status=Milestone.Status.ACHIEVED)), 0),
+        )
+        .order_by()
+    ):
+        item = entry(row["project__task__strategy_id"])
+        figures = item[0]
+        figures.achieved_in_week = row["achieved_in_week"]
+        figures.overdue = row["overdue"]
+        figures.due_ahead = row["due_ahead"]
+        figures.requested = row["requested"]
+        figures.secured = row["secured"]
+        item[1], item[2] = row["total"], row["achieved"]
+    return {key: tuple(value) for key, value in result.items()}
+
+
+def _total(figures: list[Figures]) -> Figures:
+    total = Figures()
+    for item in figures:
+        total.projects += item.projects
+        for status, count in item.rag.items():
+            total.rag[status] = total.rag.get(status, 0) + count
+        for name in ("achieved_in_week", "overdue", "due_ahead", "requested", "secured"):
+            setattr(total, name, getattr(total, name) + getattr(item, name))
+    return total
+
+
+def _changes(plan: Plan, scope: Scope, week_start: dt.date) -> tuple[list[Change], int]:
+    """Milestones whose status or due date changed during the week, from the history, with who did it."""
+    start = dt.datetime.combine(week_start, dt.time(0), tzinfo=SEOUL)
+    end = start + dt.timedelta(days=7)
+    history = Milestone.history.model
+    previous = history.objects.filter(id=OuterRef("id"), history_id__lt=OuterRef("history_id")).order_by("-history_id")
+    records = (
+        history.objects.filter(history_date__gte=start, history_date__lt=end, history_type="~")
+        .filter(project_id__in=_scoped_projects(plan, scope, CoreProject.objects.all()).values("pk"))
+        .annotate(
+            status_before=Subquery(previous.values("status")[:1]),
+            due_before=Subquery(previous.values("due_date")[:1]),
+        )
+    )
+    changed = [
+        r
+        for r in records.select_related("history_user", "project").order_by("-history_date")
+        if r.status != r.status_before or r.due_date != r.due_before
+    ]
+    labels = dict(Milestone.Status.choices)
+    changes = [
+        Change(
+            when=r.history_date,
+            who=(r.history_user.get_full_name() or r.history_user.username) if r.history_user else "-",
+            project=r.project,
+            milestone_id=r.id,
+            title=r.title,
+            status_before=str(labels.get(r.status_before, r.status_before or "")),
+            status_after=str(labels.get(r.status, r.status)),
+            due_before=r.due_before if r.due_before != r.due_date else None,
+            due_after=r.due_date,
+        )
+        for r in changed
+    ]
+    return changes[:CHANGES_SHOWN], max(0, len(changes) - CHANGES_SHOWN)
+
+
+def digest_build(*, plan: Plan, scope: Scope, week_start: dt.date) -> Digest:
+    """Everything the digest of one week says, as of that week's end."""
+    strategies = list(plan.strategies.order_by("order"))
+    if scope.kind == "strategy":
+        strategies = [s for s in strategies if s.pk == scope.strategy_id]
+    now = _figures_by_strategy(plan, scope, week_start)
+    before = _figures_by_strategy(plan, scope, week_start - dt.timedelta(days=7))
+    rows = [
+        StrategyRow(s, *now.get(s.pk, (Figures(), 0, 0))) for s in strategies if scope.kind != "mine" or s.pk in now
+    ]
+    changes, changes_more = _changes(plan, scope, week_start)
+    current_projects = _scoped_projects(plan, scope, CoreProject.objects.all())
+    missing_notes = list(
+        current_projects.exclude(progress_updates__week_start=week_start)
+        .select_related("task__strategy")
+        .order_by("task__strategy__order", "code")
+    )
+    flagged_notes = list(
+        ProgressUpdate.objects.filter(
+            project__in=current_projects,
+            week_start=week_start,
+            rag_status__in=[CoreProject.RagStatus.AT_RISK, CoreProject.RagStatus.DELAYED],
+        )
+        .select_related("project", "author")
+        .order_by("-rag_status", "project__code")
+    )
+    scope_label = plan.name
+    if scope.kind == "strategy" and strategies:
+        scope_label = str(strategies[0])
+    elif scope.kind == "mine":
+        user = get_user_model().objects.filter(pk=scope.user_id).first()
+        scope_label = f"{user.get_full_name() or user.username} 담당 사업" if user else plan.name
+    return Digest(
+        plan=plan,
+        scope=scope,
+        scope_label=scope_label,
+        week_start=week_start,
+        week_end=week_start + dt.timedelta(days=6),
+        now=_total([item[0] for item in now.values()]),
+        before=_total([item[0] for item in before.values()]),
+        announced_budget=sum(s.announced_budget for s in strategies),
+        strategies=rows,
+        changes=changes,
+        changes_more=changes_more,
+        missing_notes=missing_notes,
+        flagged_notes=flagged_notes,
+    )
+
+
+def latest_complete_week(today: dt.date) -> dt.date:
+    """The Monday of the last ISO week that has ended."""
+    return today - dt.timedelta(days=today.isoweekday() - 1) - dt.timedelta(days=7)
+
+
+# Delivery --------------------------------------------------------------------------------------------------
+
+
+def digest_recipients(plan: Plan) -> list[tuple[object, Scope]]:
+    """Who gets which digest: TF heads and subscribers the whole plan, strategy leads their strategy, managers
+    who opted in their own projects. Anyone who turned digests off, is inactive or has no e-mail gets none."""
+    User = get_user_model()
+    preferences = {p.user_id: p for p in NotificationPreference.objects.all()}
+    users = {u.pk: u for u in User.objects.filter(is_active=True).exclude(email="")}
+
+    def wants(user_id: int) -> bool:
+        preference = preferences.get(user_id)
+        return user_id in users and (preference is None or preference.digest)
+
+    wanted: dict[tuple[int, Scope], None] = {}
+    for user_id in User.objects.filter(groups__name=roles.TF_HEAD).values_list("pk", flat=True):
+        wanted[(user_id, Scope("plan"))] = None
+    for user_id, preference in preferences.items():
+        if preference.digest_whole_plan:
+            wanted[(user_id, Scope("plan"))] = None
+        if preference.digest_my_projects:
+            wanted[(user_id, Scope("mine", user_id=user_id))] = None
+    for strategy in plan.strategies.exclude(lead=None):
+        wanted[(strategy.lead_id, Scope("strategy", strategy_id=strategy.pk))] = None
+    return [(users[user_id], scope) for user_id, scope in wanted if wants(user_id)]
+
+
+def digest_due_week(*, now: dt.datetime, policy: DigestPolicy) -> dt.date:
+    """The week whose digest is due at ``now``: last week's once this week's send moment has come."""
+    today = now.astimezone(SEOUL).date()
+    last_week = latest_complete_week(today)
+    send_at = seoul_datetime(last_week + dt.timedelta(days=7 + policy.weekday), policy.hour)
+    return last_week if now >= send_at else last_week - dt.timedelta(days=7)
+
+
+def digest_key(*, user_id: int, plan: Plan, scope: Scope, week_start: dt.date) -> str:
+    """One digest per recipient, plan, scope and ISO week: the outbox's unique key makes a second impossible."""
+    return f"digest:{user_id}:{plan.code}:{scope.key}:{week_start:%G-W%V}"
+
+
+def portfolio_workbook(*, plan: Plan, scope: Scope, today: dt.date) -> bytes:
+    """The portfolio's state as an XLSX, in the columns of the project table's export."""
+    projects = _scoped_projects(plan, scope, CoreProject.objects.all()).order_by("code")
+    table = PortfolioProjectTable(projects_with_deadlines(projects, today=today))
+    return TableExport("xlsx", table, dataset_kwargs={"title": "portfolio"}).export()
+
+
+def digests_plan(*, now: dt.datetime, week_start: dt.date | None = None, dry_run: bool = False) -> list[OutboxMessage]:
+    """Write the due week's digest for every recipient who has not had it; the dispatcher sends them."""
+    policy = DigestPolicy.current()
+    if week_start is None:
+        if not policy.enabled:
+            return []
+        week_start = digest_due_week(now=now, policy=policy)
+    today = now.astimezone(SEOUL).date()
+    messages = []
+    for plan in Plan.objects.all():
+        recipients = digest_recipients(plan)
+        keys = {
+            digest_key(user_id=user.pk, plan=plan, scope=scope, week_start=week_start): (user, scope)
+            for user, scope in recipients
+        }
+        already = set(OutboxMessage.objects.filter(key__in=keys).values_list("key", flat=True))
+        built: dict[Scope, tuple[Digest, bytes]] = {}
+        languages = dict(
+            NotificationPreference.objects.filter(user__in=[u for u, _s in recipients]).values_list(
+                "user_id", "language"
+            )
+        )
+        for key, (user, scope) in keys.items():
+            if key in already:
+                continue
+            if scope not in built:
+                built[scope] = (
+                    digest_build(plan=plan, scope=scope, week_start=week_start),
+                    portfolio_workbook(plan=plan, scope=scope, today=today),
+                )
+            digest, workbook = built[scope]
+            message = OutboxMessage(
+                key=key,
+                kind=OutboxMessage.Kind.DIGEST,
+                recipient=user,
+                to_email=user.email,
+                message_id=new_message_id("digest"),
+                not_before=now,
+                attachment=workbook,
+                attachment_name=f"portfolio-{digest.week_label}.xlsx",
+            )
+            digest_email_render(message, digest, language=languages.get(user.pk, "ko"))
+            messages.append(message)
+    if not dry_run:
+        OutboxMessage.objects.bulk_create(messages, ignore_conflicts=True)
+    return messages
+
+
+def digest_email_render(message: OutboxMessage, digest: Digest, *, language: str) -> None:
+    unsubscribe_url = absolute_url(links.unsubscribe_path(user_id=message.recipient.pk, kind="digest"))
+    rendered = render_email(
+        "digest",
+        {
+            "digest": digest,
+            "recipient": message.recipient,
+            "site_url": settings.SITE_URL,
+            "digest_url": absolute_url(digest.url),
+            "preferences_url": absolute_url(links.preferences_path(user_id=message.recipient.pk)),
+            "unsubscribe_url": unsubscribe_url,
+            "email": True,
+        },
+        language=language,
+    )
+    message.subject, message.body_text, message.body_html = rendered.subject, rendered.text, rendered.html
+    message.headers = {
+        "List-Unsubscribe": f"<{unsubscribe_url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }

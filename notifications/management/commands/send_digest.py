@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from notifications.digest import digests_plan
+from notifications.outbox import outbox_dispatch
+from tracker.dates import parse_iso_week
+
+
+class Command(BaseCommand):
+    help = "주간 요약을 만들어 보냅니다 (--dry-run: 출력만). / Build and send the weekly digest."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--week", help="ISO 주, 예: 2026-W48 (기본: 발송할 때가 된 주)")
+        parser.add_argument("--dry-run", action="store_true", help="기록하거나 보내지 않고 본문을 출력합니다.")
+
+    def handle(self, *args, week: str | None, dry_run: bool, **options):
+        try:
+            week_start = parse_iso_week(week) if week else None
+        except ValueError as error:
+            raise CommandError(f"주 형식이 잘못되었습니다: {week} (예: 2026-W48)") from error
+        messages = digests_plan(now=timezone.now(), week_start=week_start, dry_run=dry_run)
+        for message in messages:
+            self.stdout.write(f"{message.to_email}: {message.subject}")
+        if dry_run:
+            if messages:
+                self.stdout.write("\n" + messages[0].body_text)
+            self.stdout.write(f"보낼 주간 요약 {len(messages)}통 (dry-run: 기록·발송하지 않음)")
+            return
+        result = outbox_dispatch()
+        self.stdout.write(f"주간 요약 {len(messages)}통 준비; 발송 {result.sent}, 실패 {result.failed}")
