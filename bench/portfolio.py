@@ -52,6 +52,8 @@ def measure(scale: int, runs: int) -> list[dict]:
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     portfolio_generate(scale=scale, today=seoul_today())
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # what autovacuum does after a bulk load; without it the planner guesses
     reader = UserFactory(username="bench-tf-head", role=roles.TF_HEAD)
     admin = UserFactory(username="bench-admin", is_staff=True, is_superuser=True)
     project = CoreProject.objects.order_by("pk")[len(CoreProject.objects.all()) // 2]

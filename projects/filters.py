@@ -6,7 +6,6 @@ import datetime as dt
 
 import django_filters
 from django import forms
-from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -15,8 +14,15 @@ from projects.selectors import UPCOMING_DAYS
 from tracker.dates import seoul_today, week_start
 
 
-def _managers(request=None):
-    return get_user_model().objects.filter(managed_projects__isnull=False).distinct().order_by("username")
+def _people(field: str, value: str) -> Q:
+    """A person typed as a user name, e-mail or (part of a) name: a text box, not a list of every user."""
+    value = value.strip()
+    return (
+        Q(**{f"{field}__username__iexact": value})
+        | Q(**{f"{field}__email__iexact": value})
+        | Q(**{f"{field}__first_name__icontains": value})
+        | Q(**{f"{field}__last_name__icontains": value})
+    )
 
 
 class PortfolioFilterSet(django_filters.FilterSet):
@@ -37,7 +43,7 @@ class PortfolioFilterSet(django_filters.FilterSet):
     rag_status = django_filters.ChoiceFilter(
         label=_("추진 상태"), choices=CoreProject.RagStatus.choices, method="filter_rag_status"
     )
-    manager = django_filters.ModelChoiceFilter(label=_("사업 담당자"), queryset=_managers, method="filter_manager")
+    manager = django_filters.CharFilter(label=_("사업 담당자 (아이디·이메일·이름)"), method="filter_manager")
 
     def _project(self, queryset: QuerySet, lookup: str, value) -> QuerySet:
         if value in (None, ""):
@@ -60,7 +66,10 @@ class PortfolioFilterSet(django_filters.FilterSet):
         return self._project(queryset, "rag_status", value)
 
     def filter_manager(self, queryset, name, value):
-        return self._project(queryset, "managers", value)
+        if not value.strip():
+            return queryset
+        managed = CoreProject.objects.filter(_people("managers", value)).values("pk")
+        return queryset.filter(**{f"{self.prefix}pk__in": managed})
 
 
 class ProjectFilter(PortfolioFilterSet):
@@ -108,7 +117,7 @@ class MilestoneFilter(PortfolioFilterSet):
         label=_("기한 범위"), widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"})
     )
     responsible_agency = django_filters.CharFilter(label=_("소관 부처"), lookup_expr="icontains")
-    owner = django_filters.ModelChoiceFilter(label=_("마일스톤 담당자"), queryset=_managers)
+    owner = django_filters.CharFilter(label=_("마일스톤 담당자 (아이디·이메일·이름)"), method="filter_owner")
 
     class Meta:
         model = Milestone
@@ -120,6 +129,9 @@ class MilestoneFilter(PortfolioFilterSet):
                 Q(title__icontains=word) | Q(project__code__icontains=word) | Q(project__name__icontains=word)
             )
         return queryset
+
+    def filter_owner(self, queryset, name, value):
+        return queryset.filter(_people("owner", value)) if value.strip() else queryset
 
     def filter_due(self, queryset, name, value):
         today = seoul_today()

@@ -26,8 +26,8 @@ def dday_badge(due, today=None) -> str:
 class ProjectDeadlineTable(tables.Table):
     """Projects with their next deadline: a manager's own projects, or the whole portfolio."""
 
-    code = tables.Column(verbose_name=_("사업코드"), linkify=("projects:project", {"pk": tables.A("pk")}))
-    name = tables.Column(verbose_name=_("사업명"), linkify=("projects:project", {"pk": tables.A("pk")}))
+    code = tables.Column(verbose_name=_("사업코드"))
+    name = tables.Column(verbose_name=_("사업명"))
     strategy = tables.Column(verbose_name=_("전략"), accessor="task__strategy__code", order_by="task__strategy__order")
     rag_status = tables.Column(verbose_name=_("추진 상태"))
     next_milestone_due = tables.Column(verbose_name=_("다음 마일스톤"))
@@ -50,8 +50,25 @@ class ProjectDeadlineTable(tables.Table):
         ]
         attrs = {"class": "table"}
         empty_text = _("담당 사업이 없습니다.")
-        per_page = 50
+        per_page = 25
         orderable = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # One reverse() per table instead of one per cell: the project URL with a placeholder for the id.
+        self.project_url = reverse("projects:project", args=[0]).replace("/0/", "/{}/")
+
+    def render_code(self, value, record: CoreProject) -> str:
+        return format_html('<a href="{}">{}</a>', self.project_url.format(record.pk), value)
+
+    def render_name(self, value, record: CoreProject) -> str:
+        return format_html('<a href="{}">{}</a>', self.project_url.format(record.pk), value)
+
+    def value_code(self, value) -> str:
+        return value
+
+    def value_name(self, value) -> str:
+        return value
 
     def render_rag_status(self, record: CoreProject) -> str:
         return rag_badge(record.rag_status, record.get_rag_status_display())
@@ -211,7 +228,7 @@ class PortfolioMilestoneTable(MilestoneTable):
             "owner",
         ]
         empty_text = _("조건에 맞는 마일스톤이 없습니다.")
-        per_page = 50
+        per_page = 25
 
     def value_due_date(self, value):
         return value

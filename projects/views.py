@@ -77,10 +77,18 @@ def _table_response(request: HttpRequest, table, *, template: str, context: dict
             export_format, table, exclude_columns=("actions",), dataset_kwargs={"title": export_name}
         )
         return exporter.response(f"{export_name}-{seoul_today().isoformat()}.{export_format}")
-    RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    RequestConfig(request, paginate={"per_page": _per_page(request)}).configure(table)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, template, {**context, "table": table, "query": query.urlencode()})
+
+
+def _per_page(request: HttpRequest) -> int:
+    """25 rows unless the person asks for more (?per_page=, at most 200)."""
+    try:
+        return min(max(int(request.GET.get("per_page", 25)), 10), 200)
+    except ValueError:
+        return 25
 
 
 @portfolio_reader
