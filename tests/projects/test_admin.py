@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from notifications.feeds import calendar_feed_rotate
-from notifications.models import NotificationPreference
+from notifications.models import DigestPolicy, NotificationPreference
 from notifications.reminders import reminders_plan
 from projects.models import CoreProject, Milestone
 from projects.money import eok_to_won
@@ -42,6 +42,7 @@ def one_of_everything(project, owner):
     OrganizationFactory()
     NotificationPreference.objects.create(user=owner)
     calendar_feed_rotate(user=owner)
+    DigestPolicy.current()
     # A planning pass the day before the deadline gives a reminder and an outbox message.
     reminders_plan(now=dt.datetime(2026, 12, 14, 10, tzinfo=SEOUL))
 
