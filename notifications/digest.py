@@ -111,12 +111,16 @@ class Digest:
         return not (self.changes or self.flagged_notes or self.now.achieved_in_week or self.now.overdue)
 
     @property
-    def rag_rows(self) -> list[tuple[str, str, int, int]]:
-        """(status, label, count now, change since the week before)."""
-        return [
-            (status, label, self.now.rag.get(status, 0), self.now.rag.get(status, 0) - self.before.rag.get(status, 0))
-            for status, label in CoreProject.RagStatus.choices
-        ]
+    def rag_rows(self) -> list[tuple[str, str, int, int, bool]]:
+        """(status, label, count now, change since the week before, whether the change is for the worse)."""
+        rows = []
+        for status, label in CoreProject.RagStatus.choices:
+            count, change = self.now.rag.get(status, 0), self.now.rag.get(status, 0) - self.before.rag.get(status, 0)
+            worse = (
+                change > 0 if status in (CoreProject.RagStatus.AT_RISK, CoreProject.RagStatus.DELAYED) else change < 0
+            )
+            rows.append((status, label, count, change, worse))
+        return rows
 
     @property
     def url(self) -> str:
