@@ -1,0 +1,395 @@
+"""The project managers' workspace: who may do what, the status rule, no lost edits, weekly notes, history,
+query counts, sign-in hardening and the Korean-first language switch."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import os
+import re
+import secrets
+import subprocess
+import sys
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.core import mail
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from projects import roles, services
+from projects.models import CoreProject, Milestone, ProgressUpdate
+from projects.selectors import project_history
+from projects.views import MILESTONE_ACTIONS
+from tests.factories import CoreProjectFactory, MilestoneFactory, ProgressUpdateFactory, UserFactory
+from tracker.dates import SEOUL
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 11, 25, 10, tzinfo=SEOUL)  # Wednesday of 2026-W48 (Monday 11-23)
+TODAY = NOW.date()
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def milestone(project, owner):
+    return MilestoneFactory(project=project, owner=owner, due_date=TODAY + dt.timedelta(days=7), title="국비 신청서")
+
+
+def login(client: Client, user) -> Client:
+    client.force_login(user)
+    return client
+
+
+# Who may do what ---------------------------------------------------------------------------------------------
+
+ACTION_DATA = {
+    "start": {},
+    "submit": {},
+    "achieve": {"completed_on": "2026-11-25", "amount_secured": "10"},
+    "miss": {"reason": "x"},
+    "cancel": {"reason": "x"},
+    "reschedule": {"due_date": "2026-12-31", "reason": "x"},
+}
+
+
+def write_urls(project, milestone) -> list[tuple[str, str, dict]]:
+    edit = {
+        "kind": "other",
+        "title": "바꾼 제목",
+        "due_date": "2026-12-01",
+        "version": milestone.version,
+    }
+    note = {"summary": "s", "rag_status": "delayed"}
+    urls = [
+        ("milestone_create", reverse("projects:milestone_create", args=[project.pk]), {**edit, "title": "새 것"}),
+        ("milestone_edit", reverse("projects:milestone_edit", args=[milestone.pk]), edit),
+        ("progress_note", reverse("projects:progress_note", args=[project.pk]), note),
+    ]
+    urls += [
+        (
+            f"action_{action}",
+            reverse("projects:milestone_action", args=[milestone.pk, action]),
+            {"version": milestone.version, **ACTION_DATA[action]},
+        )
+        for action in MILESTONE_ACTIONS
+    ]
+    return urls
+
+
+def read_urls(project) -> list[str]:
+    return [
+        reverse("projects:home"),
+        reverse("projects:my_projects"),
+        reverse("projects:portfolio"),
+        reverse("projects:milestones"),
+        reverse("projects:project", args=[project.pk]),
+        reverse("projects:project_history", args=[project.pk]),
+    ]
+
+
+def snapshot() -> tuple:
+    return (
+        list(Milestone.objects.order_by("pk").values_list("pk", "title", "status", "due_date", "version")),
+        list(ProgressUpdate.objects.values_list("pk", "summary")),
+        list(CoreProject.objects.values_list("pk", "rag_status")),
+        Milestone.history.count(),
+        CoreProject.history.count(),
+    )
+
+
+@pytest.mark.parametrize("who", ["anonymous", "outsider", "viewer", "tf_head", "no_role"])
+def test_access_matrix_nobody_but_managers_and_admins_changes_a_project(client, who, project, milestone, outsider):
+    users = {
+        "outsider": outsider,
+        "viewer": UserFactory(username="viewer", role=roles.VIEWER),
+        "tf_head": UserFactory(username="head", role=roles.TF_HEAD),
+        "no_role": UserFactory(username="nobody"),
+    }
+    if who != "anonymous":
+        login(client, users[who])
+    before = snapshot()
+    for name, url, data in write_urls(project, milestone):
+        for method in ("get", "post"):
+            response = getattr(client, method)(url, data) if method == "post" else client.get(url)
+            if who == "anonymous":
+                assert response.status_code == 302, (name, method)
+                assert response["Location"].startswith(reverse("login")), (name, method)
+            else:
+                assert response.status_code == 403, (name, method, response.status_code)
+    assert snapshot() == before
+    for url in read_urls(project):
+        response = client.get(url, follow=False)
+        if who == "anonymous":
+            assert response.status_code == 302 and response["Location"].startswith(reverse("login")), url
+        elif who == "no_role":
+            assert response.status_code == 403, url
+        else:
+            assert response.status_code in (200, 302), url
+
+
+@pytest.mark.parametrize("who", ["owner", "teammate", "admin"])
+def test_managers_and_admins_may_open_every_write_page(client, who, project, milestone, owner, teammate):
+    user = {"owner": owner, "teammate": teammate, "admin": UserFactory(username="adm", role=roles.ADMIN)}[who]
+    login(client, user)
+    for name, url, _data in write_urls(project, milestone):
+        assert client.get(url).status_code == 200, name
+
+
+def test_my_projects_lists_only_my_own(client, project, outsider):
+    mine = CoreProjectFactory(code="OUT-1", managers=[outsider])
+    html = login(client, outsider).get(reverse("projects:my_projects")).content.decode()
+    assert mine.code in html
+    assert project.code not in html
+
+
+def test_a_manager_changes_only_their_project_even_through_the_service(project, outsider, milestone):
+    with pytest.raises(Exception, match="권한"):
+        services.milestone_set_status(
+            milestone_id=milestone.pk, user=outsider, expected_version=milestone.version, status="submitted"
+        )
+
+
+# The status rule --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "current, new, allowed",
+    [
+        ("planned", "in_progress", True),
+        ("planned", "submitted", True),
+        ("in_progress", "submitted", True),
+        ("submitted", "achieved", True),
+        ("submitted", "missed", True),
+        ("planned", "cancelled", True),
+        ("submitted", "in_progress", False),
+        ("achieved", "in_progress", False),
+        ("cancelled", "planned", False),
+        ("missed", "achieved", False),
+    ],
+)
+def test_the_status_rule(current, new, allowed):
+    assert services.milestone_status_move_allowed(current, new) is allowed
+
+
+def test_a_refused_move_re_displays_with_a_korean_message_and_changes_nothing(client, owner, milestone):
+    Milestone.objects.filter(pk=milestone.pk).update(status="submitted")
+    milestone.refresh_from_db()
+    url = reverse("projects:milestone_action", args=[milestone.pk, "start"])
+    response = login(client, owner).post(url, {"version": milestone.version})
+    assert response.status_code == 400
+    assert "'제출 완료'에서 '진행 중'(으)로 바꿀 수 없습니다." in html.unescape(response.content.decode())
+    assert Milestone.objects.get(pk=milestone.pk).status == "submitted"
+
+
+def test_cancelling_needs_a_reason(client, owner, milestone):
+    url = reverse("projects:milestone_action", args=[milestone.pk, "cancel"])
+    response = login(client, owner).post(url, {"version": milestone.version, "reason": ""})
+    assert response.status_code == 400
+    assert re.search(r'id="id_reason_errors"[^>]*>.*필수 항목입니다', response.content.decode(), re.S)
+    assert Milestone.objects.get(pk=milestone.pk).status == "planned"
+
+
+def test_achieving_a_funding_milestone_records_date_and_amount_in_eok(client, owner, milestone):
+    url = reverse("projects:milestone_action", args=[milestone.pk, "achieve"])
+    response = login(client, owner).post(
+        url, {"version": milestone.version, "completed_on": "2026-11-24", "amount_secured": "12.5"}
+    )
+    assert response.status_code == 302
+    milestone.refresh_from_db()
+    assert (milestone.status, milestone.completed_on, milestone.amount_secured) == (
+        "achieved",
+        dt.date(2026, 11, 24),
+        1_250_000_000,
+    )
+
+
+def test_moving_a_date_keeps_the_reason_in_the_history_shown_on_the_page(client, owner, milestone):
+    url = reverse("projects:milestone_action", args=[milestone.pk, "reschedule"])
+    login(client, owner).post(url, {"version": milestone.version, "due_date": "2026-12-20", "reason": "부처 일정 연기"})
+    [entry] = [entry for entry in project_history(project=milestone.project) if entry.reason]
+    assert entry.reason == "부처 일정 연기" and entry.who == owner.username
+    assert [(c.label, c.before, c.after) for c in entry.changes] == [("기한", "2026-12-02", "2026-12-20")]
+    page = client.get(reverse("projects:project", args=[milestone.project_id])).content.decode()
+    assert "부처 일정 연기" in page and "2026-12-20" in page
+
+
+def test_a_missing_title_is_refused_next_to_the_field(client, owner, project):
+    url = reverse("projects:milestone_create", args=[project.pk])
+    response = login(client, owner).post(url, {"kind": "other", "title": "", "due_date": "2026-12-01"})
+    assert response.status_code == 200
+    assert re.search(r'id="id_title_errors"[^>]*>.*필수 항목입니다', response.content.decode(), re.S)
+    assert not Milestone.objects.filter(project=project).exists()
+
+
+# No lost edits ----------------------------------------------------------------------------------------------
+
+
+def test_a_second_save_does_not_overwrite_the_first_and_can_be_re_applied(owner, teammate, milestone):
+    url = reverse("projects:milestone_edit", args=[milestone.pk])
+    owner_client, teammate_client = login(Client(), owner), login(Client(), teammate)
+    seen = owner_client.get(url).context["form"].initial["version"]
+    base = {"kind": "national_funding", "responsible_agency": "해양수산부", "owner": owner.pk, "version": seen}
+    teammate_client.post(url, {**base, "title": "팀원이 고친 제목", "due_date": "2026-12-02"})
+    response = owner_client.post(url, {**base, "title": "담당자가 고친 제목", "due_date": "2026-12-09"})
+    assert response.status_code == 409
+    conflict = {change.label: (change.before, change.after) for change in response.context["conflict"]}
+    assert conflict == {"마일스톤": ("국비 신청서", "팀원이 고친 제목")}
+    assert response.context["form"]["title"].value() == "담당자가 고친 제목"
+    assert Milestone.objects.get(pk=milestone.pk).title == "팀원이 고친 제목"
+    again = {**base, "title": "담당자가 고친 제목", "due_date": "2026-12-09"}
+    again["version"] = response.context["form"]["version"].value()
+    assert owner_client.post(url, again).status_code == 302
+    saved = Milestone.objects.get(pk=milestone.pk)
+    assert (saved.title, saved.due_date) == ("담당자가 고친 제목", dt.date(2026, 12, 9))
+
+
+def test_a_stale_one_click_action_changes_nothing(client, owner, milestone):
+    stale = milestone.version
+    services.milestone_reschedule(
+        milestone_id=milestone.pk, user=owner, expected_version=stale, due_date=dt.date(2026, 12, 3), reason="r"
+    )
+    url = reverse("projects:milestone_action", args=[milestone.pk, "submit"])
+    response = login(client, owner).post(url, {"version": stale}, follow=True)
+    assert "다른 사용자가 그사이" in response.content.decode()
+    assert Milestone.objects.get(pk=milestone.pk).status == "planned"
+
+
+# Weekly notes -----------------------------------------------------------------------------------------------
+
+
+def test_the_weekly_note_is_one_per_week_and_sets_the_projects_status(client, owner, project):
+    url = reverse("projects:progress_note", args=[project.pk])
+    login(client, owner).post(url, {"summary": "협의", "blockers": "예산", "next_steps": "", "rag_status": "at_risk"})
+    client.post(url, {"summary": "협의 (수정)", "blockers": "", "next_steps": "", "rag_status": "delayed"})
+    note = ProgressUpdate.objects.get(project=project)
+    assert (note.week_start, note.summary, note.rag_status) == (dt.date(2026, 11, 23), "협의 (수정)", "delayed")
+    project.refresh_from_db()
+    assert project.rag_status == "delayed"
+    assert any(entry.reason == "주간 진행 보고" for entry in project_history(project=project))
+    with time_machine.travel(NOW + dt.timedelta(days=6), tick=False):  # Tuesday of the next week
+        client.post(url, {"summary": "다음 주", "blockers": "", "next_steps": "", "rag_status": "on_track"})
+    assert ProgressUpdate.objects.filter(project=project).count() == 2
+
+
+# Pages ------------------------------------------------------------------------------------------------------
+
+
+def test_my_projects_shows_d_day_labels_counts_and_the_last_note(client, owner, project):
+    MilestoneFactory(project=project, due_date=TODAY - dt.timedelta(days=3), title="지난 것")
+    MilestoneFactory(project=project, due_date=TODAY + dt.timedelta(days=7))
+    ProgressUpdateFactory(project=project, author=owner, week_start=dt.date(2026, 11, 16))
+    page = login(client, owner).get(reverse("projects:my_projects")).content.decode()
+    assert "D+3" in page and "지난 것" in page
+    assert "2026-W47" in page
+    assert client.get(reverse("projects:home"))["Location"] == reverse("projects:my_projects")
+
+
+def test_the_project_page_shows_summary_milestones_notes_and_history(client, owner, project, milestone):
+    ProgressUpdateFactory(project=project, author=owner, summary="첫 보고")
+    page = login(client, owner).get(reverse("projects:project", args=[project.pk])).content.decode()
+    assert "100억 원" in page and "50억 원" in page  # budget and its national part, in 억원
+    assert "국비 신청서" in page and "D-7" in page
+    assert "첫 보고" in page
+    assert "변경 이력" in page
+
+
+def _grow(project, owner, size: int) -> None:
+    for n in range(size):
+        milestone = MilestoneFactory(project=project, owner=owner, due_date=TODAY + dt.timedelta(days=n + 1))
+        services.milestone_reschedule(
+            milestone_id=milestone.pk,
+            user=owner,
+            expected_version=milestone.version,
+            due_date=milestone.due_date + dt.timedelta(days=1),
+            reason="r",
+        )
+    written = ProgressUpdate.objects.filter(project=project).count()
+    for week in range(written, written + size):
+        ProgressUpdateFactory(
+            project=project, author=owner, week_start=dt.date(2026, 11, 23) - dt.timedelta(weeks=week + 1)
+        )
+
+
+@pytest.mark.parametrize("page", ["project", "my_projects"])
+def test_workspace_pages_need_the_same_queries_at_two_sizes(client, owner, project, page):
+    login(client, owner)
+    url = reverse("projects:project", args=[project.pk]) if page == "project" else reverse("projects:my_projects")
+    _grow(project, owner, 2)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    small = count()
+    _grow(project, owner, 30)
+    assert count() == small
+
+
+# Sign-in ----------------------------------------------------------------------------------------------------
+
+
+def test_five_wrong_passwords_cool_off_then_the_right_one_works_again(owner):
+    client = Client()
+    for _ in range(5):
+        client.post(reverse("login"), {"username": "owner", "password": "wrong"})
+    locked = client.post(reverse("login"), {"username": "owner", "password": "correct-horse-battery"})
+    assert "로그인 시도가 너무 많습니다" in locked.content.decode()
+    with time_machine.travel(NOW + dt.timedelta(minutes=16), tick=False):
+        response = client.post(reverse("login"), {"username": "owner", "password": "correct-horse-battery"})
+        assert response.status_code == 302
+
+
+def test_password_reset_by_email(owner):
+    client = Client()
+    client.post(reverse("password_reset"), {"email": owner.email})
+    assert len(mail.outbox) == 1
+    link = re.search(r"https?://[^\s]+/reset/[^\s]+/", mail.outbox[0].body).group(0)
+    form_page = client.get(link, follow=True)
+    post_url = form_page.redirect_chain[-1][0]
+    client.post(post_url, {"new_password1": "A-new-passw0rd!", "new_password2": "A-new-passw0rd!"})
+    owner.refresh_from_db()
+    assert owner.check_password("A-new-passw0rd!")
+
+
+def test_check_deploy_reports_no_warnings_with_production_settings(tmp_path):
+    environment = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    environment.update(
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(60),
+        ALLOWED_HOSTS="tracker.busan.example",
+        VAR_DIR=str(tmp_path),
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=settings.BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+# Language ---------------------------------------------------------------------------------------------------
+
+
+def test_korean_first_even_for_an_english_browser_and_english_on_request(client, owner, project):
+    login(client, owner)
+    html = client.get(reverse("projects:my_projects"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert "내 사업" in html
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    english = client.get(reverse("projects:my_projects")).content.decode()
+    if not (settings.BASE_DIR / "locale" / "en" / "LC_MESSAGES" / "django.mo").exists():
+        pytest.skip("the English catalogue is not compiled yet")
+    assert "My projects" in english or "My Projects" in english
