@@ -162,6 +162,7 @@ def _message_day(now: dt.datetime, taken: set[tuple[int, dt.date]], user_id: int
 @transaction.atomic
 def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> int:
     """Put unattached pending reminders into each recipient's e-mail of the day, then (re)render those e-mails."""
+    today = now.astimezone(SEOUL).date()
     unattached = list(
         Reminder.objects.select_for_update()
         .filter(status=Reminder.Status.PENDING, message=None)
@@ -189,7 +190,8 @@ def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> i
                 recipient_id=reminder.recipient_id,
                 to_email=reminder.recipient.email,
                 message_id=new_message_id("reminders"),
-                not_before=max(now, seoul_datetime(day, policy.send_hour)),
+                # Owed now (its send moment has passed); a day already served waits for the next send hour.
+                not_before=now if day == today else seoul_datetime(day, policy.send_hour),
             )
         key_of[reminder.pk] = key
     OutboxMessage.objects.bulk_create(wanted.values(), ignore_conflicts=True)
