@@ -35,9 +35,7 @@ class SmtpSink:
             if reply:
                 return reply
             parsed = email.message_from_bytes(envelope.content)
-            self.received.append(
-                Received(parsed["Message-ID"], envelope.mail_from, list(envelope.rcpt_tos), parsed)
-            )
+            self.received.append(Received(parsed["Message-ID"], envelope.mail_from, list(envelope.rcpt_tos), parsed))
         return "250 OK"
 
     def message_ids(self) -> list[str]:
