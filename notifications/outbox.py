@@ -113,7 +113,7 @@ def _claim_next(*, now: dt.datetime) -> OutboxMessage | None:
             won = OutboxMessage.objects.filter(pk=candidate, status=OutboxMessage.Status.PENDING).update(
                 status=OutboxMessage.Status.SENDING,
                 claim_token=token,
-                lease_expires_at=now + LEASE,
+                lease_expires_at=timezone.now() + LEASE,  # the real clock, even when dispatching "as of" a date
                 smtp_started_at=None,
                 attempts=F("attempts") + 1,
             )

@@ -57,9 +57,10 @@ def reminder_due(*, due_date: dt.date, policy: ReminderPolicy, now: dt.datetime)
     ready_by = today if now.astimezone(SEOUL).hour >= policy.send_hour else today - dt.timedelta(days=1)
     schedule = [Due(t, _send_day(due_date - dt.timedelta(days=t), policy)) for t in policy.thresholds]
     if policy.overdue_every_days and due_date < ready_by:
+        # A period whose day is a day off moves earlier, so the next period or two may already be owed.
         periods = (ready_by - due_date).days // policy.overdue_every_days
-        if periods:
-            days_over = periods * policy.overdue_every_days
+        for period in range(max(periods, 1), periods + 1 + HOLIDAY_SLACK_DAYS // policy.overdue_every_days + 1):
+            days_over = period * policy.overdue_every_days
             schedule.append(Due(-days_over, _send_day(due_date + dt.timedelta(days=days_over), policy)))
     ready = [item for item in schedule if item.send_on <= ready_by]
     if not ready:
@@ -124,18 +125,28 @@ def reminders_plan(*, now: dt.datetime, dry_run: bool = False) -> PlanResult:
                         is_escalation=escalated,
                     )
                 )
-    recorded_keys = set(
-        Reminder.objects.filter(
+    recorded = {
+        (recipient_id, milestone_id, threshold, due_date): (pk, status)
+        for pk, recipient_id, milestone_id, threshold, due_date, status in Reminder.objects.filter(
             milestone__status__in=Milestone.OPEN_STATUSES, milestone__due_date__lte=horizon
-        ).values_list("recipient_id", "milestone_id", "threshold", "due_date")
-    )
-    new = [r for r in owed if (r.recipient_id, r.milestone_id, r.threshold, r.due_date) not in recorded_keys]
-    result = PlanResult(planned=new)
+        ).values_list("pk", "recipient_id", "milestone_id", "threshold", "due_date", "status")
+    }
+
+    def key(reminder: Reminder) -> tuple:
+        return (reminder.recipient_id, reminder.milestone_id, reminder.threshold, reminder.due_date)
+
+    new = [r for r in owed if key(r) not in recorded]
+    # A due date moved away and back again owes its old reminder again: the cancelled row is re-armed.
+    rearmed = [r for r in owed if recorded.get(key(r), (None, None))[1] == Reminder.Status.CANCELLED]
+    result = PlanResult(planned=new + rearmed)
     if dry_run:
         return result
     # The unique constraint, not this check, is what stops a duplicate when two planners run at once.
     Reminder.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)
-    result.recorded = len(new)
+    Reminder.objects.filter(pk__in=[recorded[key(r)][0] for r in rearmed], status=Reminder.Status.CANCELLED).update(
+        status=Reminder.Status.PENDING, message=None
+    )
+    result.recorded = len(new) + len(rearmed)
     result.cancelled = reminders_cancel_stale()
     result.messages = reminders_attach_to_outbox(now=now, policy=policy)
     return result
@@ -177,7 +188,9 @@ def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> i
             kind=OutboxMessage.Kind.REMINDER, recipient_id__in=user_ids, not_before__gte=now - dt.timedelta(days=1)
         )
     }
-    taken = {key for key, message in existing.items() if message.status != OutboxMessage.Status.PENDING}
+    # A day whose e-mail went out (or may have) is served; a pending or cancelled-unsent one can still carry more.
+    reusable = (OutboxMessage.Status.PENDING, OutboxMessage.Status.CANCELLED)
+    taken = {key for key, message in existing.items() if message.status not in reusable}
     wanted: dict[str, OutboxMessage] = {}
     key_of: dict[int, str] = {}
     for reminder in unattached:
@@ -196,6 +209,10 @@ def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> i
         key_of[reminder.pk] = key
     OutboxMessage.objects.bulk_create(wanted.values(), ignore_conflicts=True)
     by_key = {m.key: m for m in OutboxMessage.objects.filter(key__in=wanted)}
+    revived = [m.pk for m in by_key.values() if m.status == OutboxMessage.Status.CANCELLED]
+    OutboxMessage.objects.filter(pk__in=revived, status=OutboxMessage.Status.CANCELLED).update(
+        status=OutboxMessage.Status.PENDING, not_before=now, last_error=""
+    )
     for reminder in unattached:
         reminder.message = by_key[key_of[reminder.pk]]
     Reminder.objects.bulk_update(unattached, ["message"], batch_size=1000)
@@ -235,8 +252,14 @@ def reminder_email_render(message: OutboxMessage, reminders: list[Reminder]) -> 
     recipient = message.recipient
     preference = getattr(recipient, "notification_preference", None)
     language = preference.language if preference else "ko"
+    # One item per milestone, even when two of its thresholds wait in the same e-mail.
+    by_milestone: dict[int, list[Reminder]] = defaultdict(list)
+    for reminder in reminders:
+        by_milestone[reminder.milestone_id].append(reminder)
     items = []
-    for reminder in sorted(reminders, key=lambda r: (r.milestone.due_date, r.milestone.project.code)):
+    for group in sorted(by_milestone.values(), key=lambda g: (g[0].milestone.due_date, g[0].milestone.project.code)):
+        reminder = min(group, key=lambda r: r.threshold)
+        reminder.is_escalation = all(r.is_escalation for r in group)
         milestone = reminder.milestone
         items.append(
             {
