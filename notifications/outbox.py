@@ -128,8 +128,9 @@ def _held(message: OutboxMessage):
 
 
 def _deliver(message: OutboxMessage, *, connection, result: DispatchResult) -> None:
-    if message.kind == OutboxMessage.Kind.REMINDER:
-        # A milestone closed since the e-mail was written drops out; with nothing left, nothing is sent.
+    stale = Reminder.objects.filter(message_id=message.pk, status=Reminder.Status.PENDING).exclude(STILL_APPLIES)
+    if message.kind == OutboxMessage.Kind.REMINDER and stale.exists():
+        # A milestone closed or moved since the e-mail was written drops out; with nothing left, nothing is sent.
         messages_rerender(message_ids={message.pk}, status=OutboxMessage.Status.SENDING)
         token = message.claim_token
         message = OutboxMessage.objects.select_related("recipient").get(pk=message.pk)
