@@ -19,6 +19,7 @@ from projects.models import (
     CoreProject,
     Department,
     Milestone,
+    MilestoneTemplate,
     Organization,
     Plan,
     ProgressUpdate,
@@ -26,6 +27,8 @@ from projects.models import (
     Task,
 )
 from projects.money import format_eok
+from projects.portfolio_admin import MilestoneTemplateActionMixin, MilestoneTemplateAdmin, PortfolioImportExportMixin
+from projects.resources import MILESTONES, CoreProjectResource, MilestoneResource
 from projects.services import milestone_validate_status_move
 from tracker.dates import seoul_today
 
@@ -184,7 +187,8 @@ class MilestoneInline(admin.TabularInline):
 
 
 @admin.register(CoreProject)
-class CoreProjectAdmin(SimpleHistoryAdmin):
+class CoreProjectAdmin(PortfolioImportExportMixin, MilestoneTemplateActionMixin, SimpleHistoryAdmin):
+    resource_classes = [CoreProjectResource]
     list_display = [
         "code",
         "name",
@@ -234,7 +238,9 @@ class CoreProjectAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(SimpleHistoryAdmin):
+class MilestoneAdmin(PortfolioImportExportMixin, SimpleHistoryAdmin):
+    resource_classes = [MilestoneResource]
+    portfolio_kind = MILESTONES
     form = MilestoneAdminForm
     list_display = [
         "title",
@@ -282,3 +288,6 @@ class ProgressUpdateAdmin(SimpleHistoryAdmin):
     @admin.display(description=_("주차"), ordering="week_start")
     def week_label(self, update: ProgressUpdate) -> str:
         return f"{update.week_start:%G-W%V} ({update.week_start:%m.%d}~)"
+
+
+admin.site.register(MilestoneTemplate, MilestoneTemplateAdmin)

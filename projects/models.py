@@ -5,6 +5,8 @@ Money is stored in whole won (원) everywhere; screens show 억원 through ``pro
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -418,3 +420,90 @@ class ProgressUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project.code} {self.week_start:%G-W%V}"
+
+
+class MilestoneTemplate(models.Model):
+    """A standard sequence of milestones (the national budget calendar, a public contest) applied to a project."""
+
+    class Basis(models.TextChoices):
+        FISCAL_YEAR = "fiscal_year", _("회계연도 (국가 예산 일정)")
+        ENTERED_DATES = "entered_dates", _("적용할 때 입력하는 날짜 (공모 일정)")
+
+    code = models.SlugField(_("코드"), max_length=40, unique=True)
+    name = models.CharField(_("템플릿명"), max_length=200)
+    basis = models.CharField(_("날짜 기준"), max_length=20, choices=Basis.choices)
+    description = models.TextField(_("설명"), blank=True)
+    order = models.PositiveSmallIntegerField(_("순서"), default=0)
+    is_active = models.BooleanField(_("사용"), default=True, help_text=_("끄면 사업 화면에서 고를 수 없습니다."))
+
+    class Meta:
+        verbose_name = _("마일스톤 템플릿")
+        verbose_name_plural = _("마일스톤 템플릿")
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MilestoneTemplateStep(models.Model):
+    """One milestone a template creates: its title, kind and agency, and the rule that gives its date."""
+
+    class DateRule(models.TextChoices):
+        CALENDAR = "calendar", _("회계연도 기준 날짜 (월·일)")
+        ENTERED = "entered", _("적용할 때 입력하는 날짜")
+
+    template = models.ForeignKey(
+        MilestoneTemplate, on_delete=models.CASCADE, related_name="steps", verbose_name=_("템플릿")
+    )
+    order = models.PositiveSmallIntegerField(_("순서"), default=0)
+    title = models.CharField(
+        _("마일스톤 이름"),
+        max_length=300,
+        help_text=_("{year}는 회계연도, {name}은 적용할 때 입력하는 이름(예: 공모명)으로 바뀝니다."),
+    )
+    kind = models.CharField(_("유형"), max_length=30, choices=Milestone.Kind.choices)
+    responsible_agency = models.CharField(
+        _("소관 부처"), max_length=100, blank=True, help_text=_("비우면 적용할 때 입력한 소관 부처를 씁니다.")
+    )
+    date_rule = models.CharField(_("날짜 정하는 법"), max_length=20, choices=DateRule.choices)
+    year_offset = models.SmallIntegerField(
+        _("연도 (회계연도 기준)"),
+        default=-1,
+        help_text=_("-1이면 회계연도의 전년도입니다 (예: 2027 회계연도 → 2026년)."),
+    )
+    month = models.PositiveSmallIntegerField(_("월"), null=True, blank=True)
+    day = models.PositiveSmallIntegerField(_("일"), null=True, blank=True)
+    date_label = models.CharField(_("입력 칸 이름"), max_length=100, blank=True, help_text=_("예: 공고일"))
+    date_required = models.BooleanField(_("날짜 입력 필수"), default=False)
+    days_after_previous = models.PositiveSmallIntegerField(
+        _("입력하지 않으면 앞 단계 후 며칠"),
+        null=True,
+        blank=True,
+        help_text=_("날짜를 입력하지 않았을 때 앞 단계 날짜에 더할 날 수. 비우면 그 단계는 만들지 않습니다."),
+    )
+    feasibility_study_only = models.BooleanField(
+        _("예타 대상 사업만"), default=False, help_text=_("예비타당성조사가 필요한 사업에만 만듭니다.")
+    )
+    notes = models.TextField(_("비고"), blank=True, help_text=_("만든 마일스톤의 비고로 들어갑니다."))
+
+    class Meta:
+        verbose_name = _("템플릿 단계")
+        verbose_name_plural = _("템플릿 단계")
+        ordering = ["template", "order", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(date_rule="entered") | Q(month__gte=1, month__lte=12, day__gte=1, day__lte=31),
+                name="template_step_calendar_has_month_day",
+                violation_error_message=_("회계연도 기준 날짜에는 월(1~12)과 일(1~31)이 있어야 합니다."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        if self.date_rule == self.DateRule.CALENDAR and self.month and self.day:
+            try:
+                dt.date(2023, self.month, self.day)  # a year without 29 February: the date must exist every year
+            except ValueError:
+                raise ValidationError({"day": _("해마다 있는 날짜가 아닙니다.")}) from None

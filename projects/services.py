@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
-from projects.models import CoreProject, Milestone, Plan, ProgressUpdate, Strategy, Task
+from projects.milestone_templates import milestone_key, template_plan
+from projects.models import CoreProject, Milestone, MilestoneTemplate, Plan, ProgressUpdate, Strategy, Task
 from projects.money import eok_to_won
 from projects.permissions import ensure_can_change_project
 from tracker.dates import seoul_today, week_start
@@ -216,6 +219,60 @@ def milestone_reschedule(
         raise ValidationError({"due_date": _("지금과 같은 기한입니다.")})
     milestone.due_date = due_date
     return _save_milestone(milestone, user=user, reason=reason)
+
+
+# Milestone templates ---------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class TemplateApplyResult:
+    created: list[Milestone] = dataclasses.field(default_factory=list)
+    already_there: list[Milestone] = dataclasses.field(default_factory=list)
+
+
+@transaction.atomic
+def milestone_template_apply(
+    *,
+    project: CoreProject,
+    template: MilestoneTemplate,
+    user,
+    fiscal_year: int | None = None,
+    agency: str = "",
+    name: str = "",
+    needs_feasibility_study: bool = False,
+    dates: Mapping[int, dt.date | None] | None = None,
+) -> TemplateApplyResult:
+    """Create the template's milestones that the project lacks (same kind and title): applying twice adds nothing."""
+    ensure_can_change_project(user, project)
+    planned = template_plan(
+        template=template,
+        fiscal_year=fiscal_year,
+        agency=agency,
+        name=name,
+        needs_feasibility_study=needs_feasibility_study,
+        dates=dates,
+    )
+    # One application at a time per project, so that two clicks cannot both find a step missing.
+    CoreProject.objects.select_for_update().filter(pk=project.pk).first()
+    existing = {milestone_key(milestone.kind, milestone.title): milestone for milestone in project.milestones.all()}
+    result = TemplateApplyResult()
+    reason = _("템플릿 적용: %(template)s") % {"template": template.name}
+    for item in planned:
+        key = milestone_key(item.kind, item.title)
+        if key in existing:
+            result.already_there.append(existing[key])
+            continue
+        milestone = Milestone(
+            project=project,
+            kind=item.kind,
+            title=item.title,
+            responsible_agency=item.responsible_agency,
+            due_date=item.due_date,
+            notes=item.notes,
+        )
+        result.created.append(_save_milestone(milestone, user=user, reason=reason))
+        existing[key] = milestone
+    return result
 
 
 # Weekly progress notes -------------------------------------------------------------------------------------

@@ -1,0 +1,280 @@
+"""Admin pieces for the portfolio spreadsheet and milestone templates, mixed into projects.admin.
+
+Import: upload → preview (what will be created, changed, left alone, and every refused row) → confirm, through
+django-import-export and the Resources in projects.resources. Export: a button and an action, in exactly the
+import's columns. A blank template file to download. Milestone templates: edited here, applied to selected
+projects through services.milestone_template_apply.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from import_export.admin import ExportActionMixin, ImportMixin
+from import_export.formats import base_formats
+from import_export.forms import ConfirmImportForm, ExportForm, ImportForm
+
+from projects import services
+from projects.models import CoreProject, MilestoneTemplateStep, Plan
+from projects.permissions import is_portfolio_admin
+from projects.portfolio_io import (
+    XLSX_CONTENT_TYPE,
+    PortfolioFileError,
+    PortfolioFileFormat,
+    PortfolioXLSXFormat,
+    blank_template,
+)
+from projects.resources import DEFAULT_PLAN_CODE, PROJECTS, kind_label
+from projects.template_forms import MilestoneTemplateApplyForm, TemplateChoiceForm
+from tracker.dates import seoul_today
+
+
+class PortfolioImportForm(ImportForm):
+    plan = forms.ModelChoiceField(label=gettext_lazy("계획"), queryset=Plan.objects.all(), empty_label=None)
+    field_order = ["resource", "import_file", "format", "plan"]
+
+    def __init__(self, formats, resources, **kwargs):
+        super().__init__(formats, resources, **kwargs)
+        default = Plan.objects.filter(code=DEFAULT_PLAN_CODE).first()
+        if default is not None:
+            self.fields["plan"].initial = default.pk
+        self.fields["import_file"].help_text = gettext_lazy(
+            "XLSX, 또는 UTF-8·CP949로 저장한 CSV. 한 행이라도 잘못되면 파일 전체를 가져오지 않습니다."
+        )
+
+
+class PortfolioConfirmImportForm(ConfirmImportForm):
+    plan = forms.ModelChoiceField(queryset=Plan.objects.all(), widget=forms.HiddenInput)
+
+
+class PortfolioImportExportMixin(ImportMixin, ExportActionMixin):
+    """django-import-export for the portfolio: our file format, Korean problems, the plan, a blank template."""
+
+    portfolio_kind = PROJECTS
+    import_export_change_list_template = "admin/projects/portfolio_change_list.html"
+    import_template_name = "admin/projects/portfolio_import.html"
+    import_form_class = PortfolioImportForm
+    confirm_form_class = PortfolioConfirmImportForm
+    export_form_class = ExportForm  # the import's columns, all of them: no choosing
+    to_encoding = "utf-8-sig"  # Excel reads Hangul in a CSV with a byte-order mark
+    show_change_form_export = False
+
+    def get_import_formats(self):
+        return [PortfolioFileFormat]
+
+    def get_export_formats(self):
+        return [PortfolioXLSXFormat, base_formats.CSV]
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        return is_portfolio_admin(request.user)
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        form = kwargs.get("form")
+        plan = getattr(form, "cleaned_data", {}).get("plan") if form is not None else None
+        return {"plan": plan}
+
+    def get_export_resource_kwargs(self, request, **kwargs):
+        return {}
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["plan"] = import_form.cleaned_data["plan"].pk
+        return initial
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        if isinstance(e, PortfolioFileError):
+            form.add_error("import_file", str(e))
+        else:
+            form.add_error(
+                "import_file",
+                _("파일을 읽을 수 없습니다 (%(error)s). XLSX나 CSV 파일인지 확인해 주세요.")
+                % {"error": type(e).__name__},
+            )
+
+    def get_import_context_data(self, **kwargs):
+        context = super().get_import_context_data(**kwargs)
+        context["portfolio_kind_label"] = kind_label(self.portfolio_kind)
+        return context
+
+    def process_result(self, result, request):
+        """The confirm step re-checks everything; if the data changed since the preview, nothing is saved."""
+        if result.has_errors():
+            messages.error(
+                request,
+                _("가져오기를 거부했습니다. 아무것도 바뀌지 않았습니다. %(problems)s")
+                % {"problems": " / ".join(str(problem) for problem in result.problems[:10])},
+            )
+            return redirect(
+                reverse("admin:{}_{}_import".format(*self.get_model_info()), current_app=self.admin_site.name)
+            )
+        return super().process_result(result, request)
+
+    def add_success_message(self, result, request):
+        messages.success(
+            request,
+            _("%(kind)s 가져오기를 마쳤습니다: 새로 만듦 %(created)d, 고침 %(updated)d, 그대로 %(unchanged)d.")
+            % {
+                "kind": kind_label(self.portfolio_kind),
+                "created": result.created,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+            },
+        )
+
+    def get_export_data(self, file_format, request, queryset, **kwargs):
+        """Dates and amounts go into an XLSX file as dates and numbers, into a CSV file as text."""
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        data = self.get_data_for_export(request, queryset, force_native_type=file_format.is_binary(), **kwargs)
+        export_data = file_format.export_data(data)
+        encoding = kwargs.get("encoding")
+        if not file_format.is_binary() and encoding:
+            export_data = export_data.encode(encoding)
+        return export_data
+
+    def get_export_filename(self, request, queryset, file_format):
+        return f"{self.portfolio_kind}-{seoul_today().isoformat()}.{file_format.get_extension()}"
+
+    def get_urls(self):
+        info = self.get_model_info()
+        return [
+            path(
+                "import-template/",
+                self.admin_site.admin_view(self.import_template_view),
+                name="{}_{}_import_template".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_template_view(self, request: HttpRequest) -> HttpResponse:
+        """The blank file to fill in: the import's headers (and, in XLSX, a sheet explaining every column)."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        file_format = "csv" if request.GET.get("format") == "csv" else "xlsx"
+        content = blank_template(kind=self.portfolio_kind, file_format=file_format)
+        content_type = "text/csv; charset=utf-8" if file_format == "csv" else XLSX_CONTENT_TYPE
+        response = HttpResponse(content, content_type=content_type)
+        response["Content-Disposition"] = content_disposition_header(
+            True, f"{self.portfolio_kind}-template.{file_format}"
+        )
+        return response
+
+
+class MilestoneTemplateActionMixin:
+    """An action on the project list: apply a milestone template to the selected projects."""
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if request.user.has_perm("projects.add_milestone"):
+            actions["apply_milestone_template"] = (
+                type(self).apply_milestone_template,
+                "apply_milestone_template",
+                _("선택한 사업에 마일스톤 템플릿 적용"),
+            )
+        return actions
+
+    def apply_milestone_template(self, request, queryset):
+        ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
+        return redirect(f"{reverse('admin:projects_coreproject_apply_template')}?ids={ids}")
+
+    def get_urls(self):
+        return [
+            path(
+                "apply-template/",
+                self.admin_site.admin_view(self.apply_template_view),
+                name="projects_coreproject_apply_template",
+            ),
+            *super().get_urls(),
+        ]
+
+    def apply_template_view(self, request: HttpRequest) -> HttpResponse:
+        ids = [int(pk) for pk in request.GET.get("ids", "").split(",") if pk.isdigit()]
+        projects = list(CoreProject.objects.filter(pk__in=ids).order_by("code"))
+        changelist = reverse("admin:projects_coreproject_changelist")
+        if not projects:
+            messages.warning(request, _("사업을 먼저 고르세요."))
+            return redirect(changelist)
+        choice = TemplateChoiceForm(request.GET if "template" in request.GET else None)
+        template = choice.cleaned_data["template"] if choice.is_bound and choice.is_valid() else None
+        form = None
+        if template is not None:
+            form = MilestoneTemplateApplyForm(request.POST or None, template=template, project=projects[0])
+            if request.method == "POST" and form.is_valid():
+                created = existing = 0
+                try:
+                    with transaction.atomic():
+                        for project in projects:
+                            result = services.milestone_template_apply(
+                                project=project, template=template, user=request.user, **form.service_arguments()
+                            )
+                            created += len(result.created)
+                            existing += len(result.already_there)
+                except ValidationError as error:
+                    for key, errors in error.message_dict.items():
+                        form.add_error(key if key in form.fields else None, errors)
+                else:
+                    messages.success(
+                        request,
+                        _(
+                            "'%(template)s'을(를) 사업 %(projects)d개에 적용했습니다: "
+                            "새로 만듦 %(created)d, 이미 있음 %(existing)d."
+                        )
+                        % {
+                            "template": template.name,
+                            "projects": len(projects),
+                            "created": created,
+                            "existing": existing,
+                        },
+                    )
+                    return redirect(changelist)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("마일스톤 템플릿 적용"),
+            "projects": projects,
+            "ids": ",".join(str(project.pk) for project in projects),
+            "choice": choice if choice.is_bound else TemplateChoiceForm(),
+            "template": template,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/projects/apply_milestone_template.html", context)
+
+
+class MilestoneTemplateStepInline(admin.TabularInline):
+    model = MilestoneTemplateStep
+    extra = 0
+    fields = [
+        "order",
+        "title",
+        "kind",
+        "responsible_agency",
+        "date_rule",
+        "year_offset",
+        "month",
+        "day",
+        "date_label",
+        "date_required",
+        "days_after_previous",
+        "feasibility_study_only",
+        "notes",
+    ]
+
+
+class MilestoneTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "basis", "is_active", "order"]
+    list_editable = ["is_active", "order"]
+    search_fields = ["name", "code"]
+    inlines = [MilestoneTemplateStepInline]

@@ -1,0 +1,410 @@
+"""Reading and writing the portfolio spreadsheet (XLSX, or CSV in UTF-8 or CP949) around projects.resources.
+
+``portfolio_import`` and ``portfolio_export`` are what the commands call; the admin goes through the same
+Resources with ``PortfolioFileFormat``. Files are read with openpyxl and Python's csv module into tablib
+datasets, the form django-import-export works on.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import tablib
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils.translation import gettext as _
+from import_export.formats import base_formats
+
+from projects.models import Plan
+from projects.permissions import is_portfolio_admin
+from projects.resources import (
+    MILESTONES,
+    PROJECTS,
+    RESOURCES,
+    ImportProblem,
+    MissingFormulaValue,
+    PortfolioResult,
+    cell_text_or_none,
+    detect_kind,
+    header_base,
+    header_key,
+    kind_label,
+)
+
+MAX_ROWS = 20_000
+MAX_COLUMNS = 100
+HEADER_SEARCH_ROWS = 10
+XLSX_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls and other pre-2007 Office files
+CSV_ENCODINGS = ("utf-8-sig", "cp949")
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class PortfolioFileError(Exception):
+    """The file as a whole cannot be read; the message says why, in Korean."""
+
+
+# Reading ---------------------------------------------------------------------------------------------------
+
+
+def read_sheets(content: bytes) -> list[tablib.Dataset]:
+    """Every sheet of an XLSX file, or the one table of a CSV file, with its header row found and rows numbered.
+
+    Each dataset carries ``title``, ``kind`` (projects, milestones or None), ``header_row`` and ``row_numbers``
+    (the spreadsheet's own number of every data row), so that problems can name the row a person sees.
+    """
+    if not content:
+        raise PortfolioFileError(_("빈 파일입니다."))
+    if content.startswith(XLSX_MAGIC):
+        return _read_xlsx(content)
+    if content.startswith(OLE_MAGIC):
+        raise PortfolioFileError(
+            _("예전 Excel 형식(.xls)은 읽지 못합니다. Excel에서 'Excel 통합 문서(.xlsx)'로 저장해 올려 주세요.")
+        )
+    return [_read_csv(content)]
+
+
+def _read_xlsx(content: bytes) -> list[tablib.Dataset]:
+    import openpyxl
+
+    try:
+        # Two views of one file: computed values, and which cells hold formulas (a formula saved by a program
+        # has no computed value, and must not be read as blank).
+        values = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        formulas = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
+    except Exception as error:  # a damaged or foreign zip fails in many ways (BadZipFile, KeyError, XML errors…)
+        raise PortfolioFileError(
+            _("XLSX 파일을 열 수 없습니다. 손상되었거나 Excel 파일이 아닙니다. (%(error)s)")
+            % {"error": type(error).__name__}
+        ) from error
+    try:
+        sheets = []
+        for value_sheet, formula_sheet in zip(values.worksheets, formulas.worksheets, strict=True):
+            if value_sheet.max_column and value_sheet.max_column > MAX_COLUMNS:
+                raise PortfolioFileError(
+                    _("'%(sheet)s' 시트의 열이 너무 많습니다 (최대 %(max)d열).")
+                    % {"sheet": value_sheet.title, "max": MAX_COLUMNS}
+                )
+            rows = []
+            value_rows = value_sheet.iter_rows(max_col=MAX_COLUMNS)
+            formula_rows = formula_sheet.iter_rows(max_col=MAX_COLUMNS)
+            for number, (value_row, formula_row) in enumerate(zip(value_rows, formula_rows, strict=False), start=1):
+                if number > MAX_ROWS + 1:
+                    raise PortfolioFileError(
+                        _(
+                            "'%(sheet)s' 시트의 행이 너무 많습니다 (최대 %(max)s행). "
+                            "빈 서식만 남은 행이 많다면 지우고 저장해 주세요."
+                        )
+                        % {"sheet": value_sheet.title, "max": f"{MAX_ROWS:,}"}
+                    )
+                rows.append(
+                    [
+                        _xlsx_value(value_cell, formula_cell)
+                        for value_cell, formula_cell in zip(value_row, formula_row, strict=False)
+                    ]
+                )
+            sheets.append(_dataset(rows, title=value_sheet.title))
+        return sheets
+    except PortfolioFileError:
+        raise
+    except Exception as error:
+        raise PortfolioFileError(
+            _("XLSX 파일을 읽는 중 문제가 생겼습니다. 손상된 파일일 수 있습니다. (%(error)s)")
+            % {"error": type(error).__name__}
+        ) from error
+    finally:
+        values.close()
+        formulas.close()
+
+
+def _xlsx_value(value_cell, formula_cell):
+    value = value_cell.value
+    if value is None and getattr(formula_cell, "data_type", None) == "f":
+        return MissingFormulaValue(getattr(formula_cell, "coordinate", ""))
+    return value
+
+
+def _read_csv(content: bytes) -> tablib.Dataset:
+    if b"\x00" in content[:65536]:
+        raise PortfolioFileError(_("스프레드시트(XLSX 또는 CSV) 파일이 아닙니다."))
+    for encoding in CSV_ENCODINGS:
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise PortfolioFileError(
+            _("CSV 파일의 글자 인코딩을 알 수 없습니다. UTF-8 또는 CP949(EUC-KR)로 저장해 올려 주세요.")
+        )
+    first_line = text.split("\n", 1)[0]
+    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+    rows = []
+    try:
+        for number, row in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True), 1):
+            if number > MAX_ROWS + 1:
+                raise PortfolioFileError(_("행이 너무 많습니다 (최대 %(max)s행).") % {"max": f"{MAX_ROWS:,}"})
+            if len(row) > MAX_COLUMNS:
+                raise PortfolioFileError(_("열이 너무 많습니다 (최대 %(max)d열).") % {"max": MAX_COLUMNS})
+            rows.append(row)
+    except csv.Error as error:
+        raise PortfolioFileError(_("CSV 형식이 잘못되었습니다: %(error)s") % {"error": error}) from error
+    return _dataset(rows, title="")
+
+
+def _dataset(rows: list[list], *, title: str) -> tablib.Dataset:
+    """A table whose header is the first row (among the first few) that names 사업코드."""
+    header_index = 0
+    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        if any(header_base(header_key(cell_text_or_none(cell))) == "사업코드" for cell in row):
+            header_index = index
+            break
+    header = rows[header_index] if rows else []
+    body = rows[header_index + 1 :]
+    width = max([len(header), *(len(row) for row in body)], default=0)
+    headers = [cell_text_or_none(cell) for cell in header] + [""] * (width - len(header))
+    dataset = tablib.Dataset(headers=headers or None, title=title or None)
+    row_numbers = []
+    for number, row in enumerate(body, start=header_index + 2):
+        dataset.append(list(row) + [None] * (width - len(row)))
+        row_numbers.append(number)
+    dataset.row_numbers = row_numbers
+    dataset.header_row = header_index + 1
+    dataset.kind = detect_kind(headers)
+    return dataset
+
+
+class PortfolioFileFormat(base_formats.Format):
+    """The admin's one import format: XLSX or CSV (UTF-8 or CP949), told apart by the file's content."""
+
+    def __init__(self, encoding=None):
+        self.encoding = encoding  # unused: the content says what it is
+
+    def get_title(self):
+        return "xlsx / csv"
+
+    def create_dataset(self, in_stream):
+        sheets = read_sheets(bytes(in_stream))
+        recognised = [sheet for sheet in sheets if sheet.kind] or sheets[:1]
+        primary = next((sheet for sheet in recognised if sheet.height), None)
+        if primary is None:
+            raise PortfolioFileError(_("가져올 행이 없습니다."))
+        primary.sheets = sheets
+        return primary
+
+    def can_import(self):
+        return True
+
+    def get_extension(self):
+        return "xlsx"
+
+
+class PortfolioXLSXFormat(base_formats.XLSX):
+    """XLSX export in which text stays text (a name starting with '=' is not turned into a formula)."""
+
+    def export_data(self, dataset, **kwargs):
+        return workbook_bytes([dataset])
+
+
+# Writing ---------------------------------------------------------------------------------------------------
+
+
+def workbook_bytes(datasets: list[tablib.Dataset]) -> bytes:
+    """An XLSX file with one sheet per dataset: bold frozen header, dates as dates, amounts as numbers."""
+    import openpyxl
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for dataset in datasets:
+        sheet = workbook.create_sheet(title=(dataset.title or "Sheet")[:31])
+        headers = list(dataset.headers or [])
+        for column, header in enumerate(headers, start=1):
+            cell = sheet.cell(row=1, column=column, value=header)
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(vertical="center")
+            sheet.column_dimensions[get_column_letter(column)].width = max(10, min(40, len(str(header)) * 2 + 4))
+        for row_number, row in enumerate(dataset, start=2):
+            for column, value in enumerate(row, start=1):
+                cell = sheet.cell(row=row_number, column=column)
+                if isinstance(value, str):
+                    cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
+                    cell.data_type = "s"  # text that starts with '=' stays text
+                    if "\n" in value:
+                        cell.alignment = Alignment(wrap_text=True, vertical="top")
+                else:
+                    cell.value = value
+                    if isinstance(value, dt.date):
+                        cell.number_format = "yyyy-mm-dd"
+                    elif isinstance(value, int | Decimal) and not isinstance(value, bool):
+                        cell.number_format = "#,##0.########"
+        sheet.freeze_panes = "A2"
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()
+
+
+def export_datasets(*, plan: Plan, kinds: tuple[str, ...], native: bool) -> list[tablib.Dataset]:
+    datasets = []
+    for kind in kinds:
+        dataset = RESOURCES[kind](plan=plan).export(force_native_type=native)
+        dataset.title = kind_label(kind)
+        datasets.append(dataset)
+    return datasets
+
+
+def portfolio_export(
+    *, plan: Plan, file_format: str, kinds: tuple[str, ...] = (PROJECTS, MILESTONES), encoding: str = "utf-8-sig"
+) -> bytes:
+    """The plan's projects and milestones in exactly the import's columns: XLSX (a sheet each) or CSV (one kind)."""
+    if file_format == "xlsx":
+        return workbook_bytes(export_datasets(plan=plan, kinds=kinds, native=True))
+    if file_format == "csv":
+        if len(kinds) != 1:
+            raise ValueError("a CSV file holds one kind")
+        return export_datasets(plan=plan, kinds=kinds, native=False)[0].export("csv").encode(encoding)
+    raise ValueError(f"unknown format: {file_format}")
+
+
+COLUMN_GUIDE = {
+    "전략": "필수. 전략 코드(S1) 또는 'S1. 전략명'",
+    "추진과제": "필수. 과제 코드(T01) 또는 'T01. 과제명'. 전략에 속한 과제여야 합니다.",
+    "사업코드": "필수. 계획 안에서 겹치지 않는 코드. 이 코드로 기존 사업을 찾아 고칩니다.",
+    "사업명": "필수.",
+    "구분": "신규, 고도화, 확대 중 하나. 비우면 기존 값(새 사업은 신규).",
+    "주관부서": "부서명. 없는 부서는 새로 만듭니다.",
+    "총사업비(억원)": "억원 단위 숫자(예: 1927, 0.5). 비우면 미정.",
+    "국비": "억원 단위. 비우면 0.",
+    "시비": "억원 단위. 비우면 0.",
+    "민자": "억원 단위. 비우면 0. 국비+시비+민자는 총사업비를 넘을 수 없습니다.",
+    "사업기간": "예: 2026-2030, 2026 (한 해), 2026- (끝 미정).",
+    "담당자 이메일": "사용자 이메일을 쉼표로 구분(예: a@busan.go.kr, b@busan.go.kr). 등록된 사용자여야 합니다.",
+    "대표사업": "예 또는 아니오.",
+    "연계 정부사업": "자유롭게.",
+    "추진 상태": "정상, 주의, 지연, 완료, 보류 중 하나. 비우면 기존 값.",
+    "요청 지원": "재정, 세제, 금융, 인력, 규제, 입지 중 쉼표로 구분.",
+    "협력기관": "기관명을 쉼표로 구분. 없는 기관은 새로 만듭니다(유형: 기타).",
+    "사업명(영문)": "선택.",
+    "사업 개요": "선택.",
+    "유형": "국비 신청, 정부 공모, 정부 예산 반영, 예비타당성조사, 협약, 법·제도, 착공·공사, 기타 중 하나.",
+    "마일스톤": "필수. 사업코드·유형·마일스톤이 같으면 기존 마일스톤을 고칩니다.",
+    "소관부처": "예: 해양수산부.",
+    "기한": "필수. 날짜(예: 2026-04-15).",
+    "상태": "예정, 진행 중, 제출 완료, 달성, 미달성, 취소 중 하나. 비우면 기존 값(새 마일스톤은 예정).",
+    "달성일": "상태가 '달성'일 때만, 반드시 적습니다.",
+    "신청액": "억원 단위. 비우면 없음.",
+    "확보액": "억원 단위. 비우면 없음.",
+    "비고": "자유롭게.",
+}
+
+
+def blank_template(*, kind: str, file_format: str = "xlsx") -> bytes:
+    """An empty file with the import's headers; the XLSX one has a second sheet explaining every column."""
+    columns = RESOURCES[kind]().column_names()
+    sheet = tablib.Dataset(headers=columns, title=kind_label(kind))
+    if file_format == "csv":
+        return sheet.export("csv").encode("utf-8-sig")
+    guide = tablib.Dataset(headers=["열", "작성 방법"], title="작성 안내")
+    for column in columns:
+        guide.append([column, COLUMN_GUIDE.get(column, "")])
+    guide.append(["", ""])
+    guide.append(["", "한 행이라도 잘못되면 파일 전체를 가져오지 않습니다. 잘못된 행과 열, 이유를 알려 드립니다."])
+    guide.append(["", "같은 파일을 다시 올려도 바뀌는 것은 없습니다. 고친 행만 바뀌고, 변경 이력에 남습니다."])
+    return workbook_bytes([sheet, guide])
+
+
+# Importing -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SheetReport:
+    kind: str
+    sheet: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, on a dry run or a refusal, would have done): counts per sheet, and problems."""
+
+    dry_run: bool
+    sheets: list[SheetReport] = field(default_factory=list)
+    problems: list[ImportProblem] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.problems)
+
+    @property
+    def saved(self) -> bool:
+        return not self.refused and not self.dry_run
+
+
+def portfolio_import(
+    *,
+    content: bytes,
+    user=None,
+    plan: Plan | None = None,
+    kind: str | None = None,
+    file_name: str = "",
+    dry_run: bool = False,
+) -> ImportReport:
+    """Import projects and/or milestones from one file, all or nothing (one transaction for every sheet).
+
+    Projects are imported before milestones, so that a workbook can add a project and its milestones at once.
+    ``user`` (if given) must be a portfolio admin; the changes are recorded in history under their name.
+    """
+    if user is not None and not is_portfolio_admin(user):
+        raise PermissionDenied(_("포트폴리오를 가져올 권한이 없습니다."))
+    report = ImportReport(dry_run=dry_run)
+    try:
+        sheets = read_sheets(content)
+    except PortfolioFileError as error:
+        report.problems.append(ImportProblem(str(error)))
+        return report
+    selected = _select_sheets(sheets, kind=kind)
+    if not selected:
+        if kind:
+            message = _("%(kind)s 열 머리글(사업코드 등)이 있는 시트를 찾지 못했습니다.") % {"kind": kind_label(kind)}
+        else:
+            message = _(
+                "열 머리글을 찾지 못했습니다. 첫 줄(또는 제목 아래 줄)에 '사업코드'와 '사업명'(핵심사업) "
+                "또는 '마일스톤'(마일스톤) 열 머리글을 적어 주세요."
+            )
+        report.problems.append(ImportProblem(message))
+        return report
+    with transaction.atomic():
+        for sheet_kind, sheet in selected:
+            resource = RESOURCES[sheet_kind](plan=plan)
+            result: PortfolioResult = resource.import_data(sheet, dry_run=False, user=user, file_name=file_name)
+            report.sheets.append(
+                SheetReport(
+                    kind=sheet_kind,
+                    sheet=sheet.title or "",
+                    created=result.created,
+                    updated=result.updated,
+                    unchanged=result.unchanged,
+                )
+            )
+            report.problems.extend(result.problems)
+        if report.problems or dry_run:
+            transaction.set_rollback(True)
+    return report
+
+
+def _select_sheets(sheets: list[tablib.Dataset], *, kind: str | None) -> list[tuple[str, tablib.Dataset]]:
+    if kind:
+        matching = [sheet for sheet in sheets if sheet.kind == kind]
+        if not matching:
+            matching = [sheet for sheet in sheets if sheet.kind is None][:1]  # read as asked; its headers are checked
+        return [(kind, sheet) for sheet in matching]
+    order = {PROJECTS: 0, MILESTONES: 1}
+    return sorted(((sheet.kind, sheet) for sheet in sheets if sheet.kind), key=lambda pair: order[pair[0]])

@@ -1,0 +1,1241 @@
+"""The portfolio spreadsheet's columns: django-import-export Resources with Korean headers and 억원 amounts.
+
+One column set serves import and export, so that an exported file imports back with no change. Importing is
+all or nothing: every refused row is reported (row number, column, a reason in Korean) and the transaction is
+rolled back. A row whose values equal the database is skipped, so re-importing a file writes nothing.
+
+Rules a person filling in the sheet can rely on (also in docs/decisions.md):
+- a column that is absent leaves that field alone; a column that is present is the truth for every row
+  (a blank amount is 0, or 미정 for 총사업비; a blank text or list is empty), except the choice columns 구분,
+  추진 상태 and 상태, where a blank cell keeps the current value (or the default for a new row);
+- projects are matched by 사업코드 within the plan; milestones by (사업코드, 마일스톤, 유형);
+- nothing is ever deleted by an import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.db.models import Manager, QuerySet
+from django.utils import translation
+from django.utils.translation import gettext as _
+from import_export import fields, resources, widgets
+from import_export.instance_loaders import ModelInstanceLoader
+from import_export.results import Result
+
+from projects.forms import MAX_EOK
+from projects.models import CoreProject, Department, Milestone, Organization, Plan, Strategy, Task
+from projects.money import WON_PER_EOK
+from projects.permissions import is_portfolio_admin
+from projects.services import milestone_status_move_allowed
+
+logger = logging.getLogger(__name__)
+
+PROJECTS = "projects"
+MILESTONES = "milestones"
+DEFAULT_PLAN_CODE = "busan-2025"
+
+
+def kind_label(kind: str) -> str:
+    return _("핵심사업") if kind == PROJECTS else _("마일스톤")
+
+
+# Headers ---------------------------------------------------------------------------------------------------
+
+_INVISIBLE = re.compile(r"[\s\ufeff\u200b]+")
+# A unit or a hint in brackets after a column name is optional: "국비(억원)" is "국비", "구분(신규/고도화/확대)" is
+# "구분". Any other bracket (say "국비(백만원)") is a different column, and is refused rather than misread.
+_OPTIONAL_SUFFIX = re.compile(r"\((?:억원|억|단위:억원|신규/고도화/확대)\)$")
+
+
+def header_key(header: Any) -> str:
+    """A header as compared: without spaces, a byte-order mark or letter case."""
+    return _INVISIBLE.sub("", "" if header is None else str(header)).casefold()
+
+
+def header_base(key: str) -> str:
+    return _OPTIONAL_SUFFIX.sub("", key)
+
+
+def detect_kind(headers: list[Any]) -> str | None:
+    """Projects or milestones, from a header row: both have 사업코드; only milestones have 마일스톤."""
+    keys = {header_base(header_key(header)) for header in headers}
+    if "사업코드" not in keys:
+        return None
+    if "마일스톤" in keys:
+        return MILESTONES
+    if "사업명" in keys:
+        return PROJECTS
+    return None
+
+
+# Problems --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """Why a file, or one of its rows, was refused. ``row`` is the spreadsheet's own row number."""
+
+    message: str
+    row: int | None = None
+    column: str = ""
+    sheet: str = ""
+
+    def __str__(self) -> str:
+        where = []
+        if self.sheet:
+            where.append(f"[{self.sheet}]")
+        if self.row:
+            where.append(_("%(row)d행") % {"row": self.row})
+        if self.column:
+            where.append(self.column)
+        return f"{' '.join(where)}: {self.message}" if where else self.message
+
+
+class PortfolioResult(Result):
+    """django-import-export's result, plus every problem in Korean; any problem refuses the whole file."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.problems: list[ImportProblem] = []
+        self.sheet_title = ""
+
+    def has_errors(self) -> bool:
+        return bool(self.problems) or super().has_errors()
+
+    @property
+    def created(self) -> int:
+        return self.totals["new"]
+
+    @property
+    def updated(self) -> int:
+        return self.totals["update"]
+
+    @property
+    def unchanged(self) -> int:
+        return self.totals["skip"]
+
+
+# Cell values -----------------------------------------------------------------------------------------------
+
+
+class MissingFormulaValue:
+    """An XLSX formula cell that was saved without its computed value (a file written by a program)."""
+
+    def __init__(self, coordinate: str):
+        self.coordinate = coordinate
+
+    def __str__(self) -> str:
+        return f"={self.coordinate}"
+
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SHOWN_LENGTH = 40
+
+
+def shown(value: Any) -> str:
+    """A cell's value quoted in a message, cut short."""
+    text = str(value)
+    return text if len(text) <= _SHOWN_LENGTH else text[:_SHOWN_LENGTH] + "…"
+
+
+def cell_text(value: Any) -> str:
+    """A cell read as text: a number without a spurious '.0'; never a date, a truth value or a control character."""
+    if value is None:
+        return ""
+    if isinstance(value, MissingFormulaValue):
+        raise ValueError(_("수식의 계산된 값이 파일에 없습니다. Excel에서 열어 저장하거나, 값으로 붙여 넣어 주세요."))
+    if isinstance(value, bool):
+        raise ValueError(_("참/거짓(TRUE/FALSE) 값이 아니라 글자를 적어 주세요."))
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(_("읽을 수 없는 숫자입니다."))
+        text = str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(_("읽을 수 없는 숫자입니다."))
+        text = format(value.normalize(), "f")
+    elif isinstance(value, dt.date | dt.time | dt.timedelta):
+        raise ValueError(_("날짜나 시각이 아니라 글자를 적어 주세요."))
+    else:
+        raise ValueError(_("읽을 수 없는 값입니다."))
+    if _CONTROL_CHARS.search(text):
+        raise ValueError(_("보이지 않는 제어 문자가 들어 있습니다. 글자만 남기고 지워 주세요."))
+    return text.strip()
+
+
+def split_list(text: str) -> list[str]:
+    """A list cell: one item per line, or items separated by commas."""
+    parts = text.splitlines() if "\n" in text or "\r" in text else text.split(",")
+    items: list[str] = []
+    for part in (part.strip() for part in parts):
+        if part and part not in items:
+            items.append(part)
+    return items
+
+
+def join_list(items: list[str]) -> str:
+    """The inverse of ``split_list``: commas, or one item per line when an item holds a comma itself."""
+    return "\n".join(items) if any("," in item for item in items) else ", ".join(items)
+
+
+class PortfolioWidget(widgets.Widget):
+    """A widget that knows its resource (the plan, caches of related rows)."""
+
+    resource: PortfolioResource | None = None
+
+    def render(self, value, obj=None, **kwargs):
+        return "" if value is None else str(value)
+
+
+class TextWidget(PortfolioWidget):
+    def __init__(self, *, required: bool = False):
+        super().__init__()
+        self.required = required
+
+    def clean(self, value, row=None, **kwargs) -> str:
+        text = cell_text(value)
+        if self.required and not text:
+            raise ValueError(_("비어 있을 수 없습니다."))
+        return text
+
+
+def _choice_key(text: str) -> str:
+    return _INVISIBLE.sub("", text).casefold()
+
+
+class ChoiceWidget(PortfolioWidget):
+    """A choice written as its Korean label ("고도화"); the stored value ("upgraded") is accepted too."""
+
+    def __init__(self, choices: type[models.TextChoices]):
+        super().__init__()
+        self.choices = choices
+        self._lookups: dict[str, dict[str, str]] = {}
+
+    def _lookup(self) -> dict[str, str]:
+        language = translation.get_language() or ""
+        if language not in self._lookups:
+            self._lookups[language] = self._build_lookup()
+        return self._lookups[language]
+
+    def _build_lookup(self) -> dict[str, str]:
+        lookup = {}
+        for value, label in self.choices.choices:
+            lookup[_choice_key(value)] = value
+            lookup[_choice_key(str(label))] = value
+            with translation.override("ko"):
+                lookup[_choice_key(str(label))] = value
+        return lookup
+
+    def clean(self, value, row=None, **kwargs) -> str | None:
+        text = cell_text(value)
+        if not text:
+            return None
+        choice = self._lookup().get(_choice_key(text))
+        if choice is None:
+            with translation.override("ko"):
+                labels = ", ".join(str(label) for label in self.choices.labels)
+            raise ValueError(
+                _("'%(value)s'은(는) 쓸 수 없습니다. 다음 중 하나를 적어 주세요: %(choices)s")
+                % {"value": shown(text), "choices": labels}
+            )
+        return choice
+
+    def render(self, value, obj=None, **kwargs) -> str:
+        if not value:
+            return ""
+        with translation.override("ko"):
+            return str(self.choices(value).label)
+
+
+class YesNoWidget(PortfolioWidget):
+    YES = {"예", "네", "y", "yes", "o", "○", "●", "v", "✓", "true", "1", "대표"}
+    NO = {"", "아니오", "아니요", "n", "no", "x", "-", "false", "0"}
+
+    def clean(self, value, row=None, **kwargs) -> bool:
+        if isinstance(value, bool):
+            return value
+        key = _choice_key(cell_text(value))
+        if key in self.YES:
+            return True
+        if key in self.NO:
+            return False
+        raise ValueError(_("'%(value)s': '예' 또는 '아니오'로 적어 주세요.") % {"value": shown(value)})
+
+    def render(self, value, obj=None, **kwargs) -> str:
+        return _("예") if value else _("아니오")
+
+
+_EOK_SUFFIX = re.compile(r"(억\s*원|억)$")
+_MAX_NUMBER_LENGTH = 40
+
+
+class EokWidget(PortfolioWidget):
+    """An amount written in 억원 (19270, 0.5, "1,234.5") and stored in whole won; a blank is 0, or None if allowed."""
+
+    def __init__(self, *, blank_is_none: bool):
+        super().__init__()
+        self.blank_is_none = blank_is_none
+
+    def clean(self, value, row=None, **kwargs) -> int | None:
+        if isinstance(value, MissingFormulaValue | bool):
+            cell_text(value)  # raises the right message
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None if self.blank_is_none else 0
+        if isinstance(value, float):
+            # A number cell: a float computed by a formula carries noise past the 15th digit (295.40000000000003),
+            # so it is rounded to whole won. Text is taken as typed, and must not go below one won.
+            if not math.isfinite(value):
+                raise ValueError(_("읽을 수 없는 숫자입니다."))
+            if abs(value) > float(MAX_EOK) * 10:
+                raise ValueError(_("금액이 너무 큽니다. 억원 단위로 적었는지 확인해 주세요 (최대 9천만 억원)."))
+            eok = (Decimal(repr(value)) * WON_PER_EOK).to_integral_value(rounding=ROUND_HALF_UP) / WON_PER_EOK
+        elif isinstance(value, int | Decimal):
+            eok = Decimal(value)
+        elif isinstance(value, str):
+            text = _EOK_SUFFIX.sub("", value.strip().replace(",", "").replace(" ", ""))
+            if len(text) > _MAX_NUMBER_LENGTH:
+                raise ValueError(_("숫자가 너무 깁니다."))
+            try:
+                eok = Decimal(text)
+            except InvalidOperation:
+                raise ValueError(
+                    _("'%(value)s'은(는) 금액이 아닙니다. 억원 단위 숫자로 적어 주세요 (예: 1927, 0.5).")
+                    % {"value": shown(value)}
+                ) from None
+        else:
+            cell_text(value)  # dates and other types: raises the right message
+            raise ValueError(_("금액이 아닙니다."))
+        if not eok.is_finite():
+            raise ValueError(_("읽을 수 없는 숫자입니다."))
+        if eok < 0:
+            raise ValueError(_("금액은 0 이상이어야 합니다."))
+        if eok > MAX_EOK:
+            raise ValueError(_("금액이 너무 큽니다. 억원 단위로 적었는지 확인해 주세요 (최대 9천만 억원)."))
+        with localcontext(Context(prec=60)):
+            won = eok * WON_PER_EOK
+        if won != won.to_integral_value():
+            raise ValueError(_("1원보다 작은 금액은 적을 수 없습니다 (억원 단위로 소수점 8자리까지)."))
+        return int(won)
+
+    def render(self, value, obj=None, **kwargs):
+        if value is None:
+            return None if kwargs.get("force_native_type") else ""
+        eok = (Decimal(value) / WON_PER_EOK).normalize()
+        if kwargs.get("force_native_type"):
+            return int(eok) if eok == eok.to_integral_value() else eok
+        return format(eok, "f")
+
+
+_DATE_SEPARATORS = re.compile(r"\s*[./-]\s*")
+
+
+class DateWidget(PortfolioWidget):
+    """A date: an Excel date cell, or 2026-04-15, 2026.4.15, 2026. 4. 15., 2026/04/15 or 20260415."""
+
+    def __init__(self, *, required: bool = False):
+        super().__init__()
+        self.required = required
+
+    def clean(self, value, row=None, **kwargs) -> dt.date | None:
+        if isinstance(value, dt.datetime):
+            if value.time() != dt.time(0):
+                raise ValueError(_("시각 없이 날짜만 적어 주세요."))
+            day = value.date()
+        elif isinstance(value, dt.date):
+            day = value
+        else:
+            if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+                text = cell_text(value)
+                if not re.fullmatch(r"\d{8}", text):
+                    raise ValueError(_("'%(value)s'은(는) 날짜가 아닙니다 (예: 2026-04-15).") % {"value": shown(text)})
+            else:
+                text = cell_text(value)
+            if not text:
+                if self.required:
+                    raise ValueError(_("비어 있을 수 없습니다."))
+                return None
+            day = self._parse(text)
+        if not dt.date(1990, 1, 1) <= day <= dt.date(2100, 12, 31):
+            raise ValueError(_("%(day)s: 1990년부터 2100년 사이의 날짜만 적을 수 있습니다.") % {"day": day})
+        return day
+
+    @staticmethod
+    def _parse(text: str) -> dt.date:
+        candidate = text.rstrip(".").strip()
+        match = re.fullmatch(r"(\d{4})(\d{2})(\d{2})", candidate)
+        parts = match.groups() if match else _DATE_SEPARATORS.split(candidate)
+        if len(parts) == 3 and all(part.isdigit() and len(part) <= 4 for part in parts) and len(parts[0]) == 4:
+            try:
+                return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
+            except ValueError:
+                pass
+        raise ValueError(_("'%(value)s'은(는) 날짜가 아닙니다 (예: 2026-04-15).") % {"value": shown(text)})
+
+    def render(self, value, obj=None, **kwargs):
+        if value is None:
+            return None if kwargs.get("force_native_type") else ""
+        return value if kwargs.get("force_native_type") else value.isoformat()
+
+
+_PERIOD = re.compile(r"(\d{4})?\s*년?\s*(?:[-~–]\s*(\d{4})?\s*년?)?")
+
+
+class PeriodWidget(PortfolioWidget):
+    """사업기간: "2026-2030", "2026~2030", "2026년~2030년", "2026" (one year), "2026-" (end open) or blank."""
+
+    def clean(self, value, row=None, **kwargs) -> tuple[int | None, int | None]:
+        text = cell_text(value)
+        if not text:
+            return None, None
+        match = _PERIOD.fullmatch(text)
+        if not match or not any(match.groups()):
+            raise ValueError(_("'%(value)s'은(는) 사업기간이 아닙니다 (예: 2026-2030).") % {"value": shown(text)})
+        start, end = (int(year) if year else None for year in match.groups())
+        if "-" not in text and "~" not in text and "–" not in text:
+            end = start
+        for year in (start, end):
+            if year is not None and not 1990 <= year <= 2100:
+                raise ValueError(_("%(year)d년: 1990년부터 2100년 사이의 연도만 적을 수 있습니다.") % {"year": year})
+        return start, end
+
+    def render(self, value, obj=None, **kwargs) -> str:
+        start, end = value or (None, None)
+        if start is None and end is None:
+            return ""
+        return f"{start or ''}-{end or ''}"
+
+
+def _match_coded(items: list, text: str, *, what: str):
+    """A strategy or task written as its code ("S1"), "code. name" (as exported) or its name."""
+    coded = re.fullmatch(r"(\S+)\.\s+.*", text)
+    code = coded.group(1) if coded else text
+    for item in items:
+        if item.code.casefold() in (text.casefold(), code.casefold()):
+            return item
+    name = _choice_key(text)
+    for item in items:
+        if _choice_key(item.name) == name:
+            return item
+    return None
+
+
+class StrategyWidget(PortfolioWidget):
+    def clean(self, value, row=None, **kwargs) -> Strategy:
+        text = cell_text(value)
+        if not text:
+            raise ValueError(_("비어 있을 수 없습니다."))
+        strategy = _match_coded(self.resource.plan_strategies(), text, what="strategy")
+        if strategy is None:
+            raise ValueError(
+                _(
+                    "전략 '%(value)s'을(를) 계획 '%(plan)s'에서 찾을 수 없습니다. "
+                    "전략 코드(예: S1)나 이름을 적어 주세요."
+                )
+                % {"value": shown(text), "plan": self.resource.plan.code}
+            )
+        return strategy
+
+    def render(self, value, obj=None, **kwargs) -> str:
+        return f"{value.code}. {value.name}" if value else ""
+
+
+class TaskWidget(PortfolioWidget):
+    def clean(self, value, row=None, **kwargs) -> Task:
+        text = cell_text(value)
+        if not text:
+            raise ValueError(_("비어 있을 수 없습니다."))
+        strategy = None
+        strategy_column = self.resource.fields["strategy"].column_name
+        if row is not None and strategy_column in row:
+            try:
+                strategy = self.resource.fields["strategy"].widget.clean(row[strategy_column])
+            except ValueError:
+                strategy = None  # reported on the 전략 column
+        every_task = self.resource.plan_tasks()
+        if strategy is not None:
+            task = _match_coded([task for task in every_task if task.strategy_id == strategy.pk], text, what="task")
+            if task is None and _match_coded(every_task, text, what="task") is not None:
+                raise ValueError(
+                    _("추진과제 '%(value)s'은(는) 전략 %(strategy)s에 속하지 않습니다.")
+                    % {"value": shown(text), "strategy": strategy.code}
+                )
+        else:
+            task = _match_coded(every_task, text, what="task")
+        if task is None:
+            raise ValueError(
+                _("추진과제 '%(value)s'을(를) 찾을 수 없습니다. 과제 코드(예: T01)나 이름을 적어 주세요.")
+                % {"value": shown(text)}
+            )
+        return task
+
+    def render(self, value, obj=None, **kwargs) -> str:
+        return f"{value.code}. {value.name}" if value else ""
+
+
+class DepartmentWidget(PortfolioWidget):
+    """주관부서 by name; a department the database does not know yet is created with the project."""
+
+    def clean(self, value, row=None, **kwargs) -> Department | None:
+        name = cell_text(value)
+        if not name:
+            return None
+        if len(name) > Department._meta.get_field("name").max_length:
+            raise ValueError(_("부서명이 너무 깁니다 (100자까지)."))
+        return self.resource.find_department(name)
+
+    def render(self, value, obj=None, **kwargs) -> str:
+        return value.name if value else ""
+
+
+def _related_items(value) -> list:
+    if value is None:
+        return []
+    if isinstance(value, Manager | QuerySet):
+        return list(value.all())
+    return list(value)
+
+
+class UserListWidget(PortfolioWidget, widgets.ManyToManyWidget):
+    """Users by e-mail (or by user name, for a user without a unique e-mail), separated by commas."""
+
+    def __init__(self):
+        PortfolioWidget.__init__(self)
+        self.model = get_user_model()
+        self.separator = ","
+        self.field = "email"
+
+    def clean(self, value, row=None, **kwargs) -> list:
+        return [self.resource.find_user(token) for token in split_list(cell_text(value))]
+
+    def render(self, value, obj=None, **kwargs) -> str:
+        users = sorted(_related_items(value), key=lambda user: self.resource.user_token(user))
+        return join_list([self.resource.user_token(user) for user in users])
+
+
+class UserWidget(PortfolioWidget):
+    def clean(self, value, row=None, **kwargs):
+        token = cell_text(value)
+        return self.resource.find_user(token) if token else None
+
+    def render(self, value, obj=None, **kwargs) -> str:
+        return self.resource.user_token(value) if value else ""
+
+
+class OrganizationListWidget(PortfolioWidget, widgets.ManyToManyWidget):
+    """협력기관 by name; one the database does not know yet is created (as 기타) with the project."""
+
+    def __init__(self):
+        PortfolioWidget.__init__(self)
+        self.model = Organization
+        self.separator = ","
+        self.field = "name"
+
+    def clean(self, value, row=None, **kwargs) -> list:
+        names = split_list(cell_text(value))
+        for name in names:
+            if len(name) > Organization._meta.get_field("name").max_length:
+                raise ValueError(_("기관명이 너무 깁니다 (200자까지): '%(value)s'") % {"value": shown(name)})
+        return [self.resource.find_organization(name) for name in names]
+
+    def render(self, value, obj=None, **kwargs) -> str:
+        return join_list(sorted(organization.name for organization in _related_items(value)))
+
+
+class SupportNeedsWidget(PortfolioWidget):
+    """요청 지원: 재정, 세제, 금융, 인력, 규제, 입지 (comma-separated)."""
+
+    def __init__(self):
+        super().__init__()
+        self.choice = ChoiceWidget(CoreProject.Support)
+
+    def clean(self, value, row=None, **kwargs) -> list[str]:
+        values = [self.choice.clean(item) for item in split_list(cell_text(value))]
+        return list(dict.fromkeys(values))
+
+    def render(self, value, obj=None, **kwargs) -> str:
+        return ", ".join(self.choice.render(item) for item in (value or []))
+
+
+class ProjectWidget(PortfolioWidget):
+    """A milestone's project, by 사업코드 within the plan."""
+
+    def clean(self, value, row=None, **kwargs) -> CoreProject:
+        code = cell_text(value)
+        if not code:
+            raise ValueError(_("비어 있을 수 없습니다."))
+        project = self.resource.find_project(code)
+        if project is None:
+            raise ValueError(
+                _("사업코드 '%(code)s'인 핵심사업이 계획 '%(plan)s'에 없습니다. 핵심사업을 먼저 가져오세요.")
+                % {"code": shown(code), "plan": self.resource.plan.code}
+            )
+        return project
+
+    def render(self, value, obj=None, **kwargs) -> str:
+        return value.code if value else ""
+
+
+# Fields ----------------------------------------------------------------------------------------------------
+
+
+class CheckedField(fields.Field):
+    """A column that is checked on import but not written (전략: the project's strategy follows its task)."""
+
+    def save(self, instance, row, is_m2m=False, **kwargs):
+        self.clean(row, **kwargs)
+
+
+class PeriodField(fields.Field):
+    """사업기간: one column for two model fields, start_year and end_year."""
+
+    def get_value(self, instance):
+        return instance.start_year, instance.end_year
+
+    def save(self, instance, row, is_m2m=False, **kwargs):
+        instance.start_year, instance.end_year = self.clean(row, **kwargs)
+
+
+class PortfolioInstanceLoader(ModelInstanceLoader):
+    """Finds the row's existing object by the resource's key; an unreadable key means a new row (refused later)."""
+
+    def get_instance(self, row):
+        params = {}
+        for name in self.resource.get_import_id_fields():
+            field = self.resource.fields[name]
+            try:
+                params[field.attribute] = field.clean(row)
+            except ValueError:
+                return None
+        matches = list(self.get_queryset().filter(**params)[:2])
+        if len(matches) > 1:
+            raise ValidationError(self.resource.ambiguous_match_error())
+        return matches[0] if matches else None
+
+
+# Resources -------------------------------------------------------------------------------------------------
+
+
+class PortfolioResource(resources.ModelResource):
+    """What both sheets share: the plan, header checks, the all-or-nothing rule and Korean problems."""
+
+    kind: str = ""
+    required_columns: tuple[str, ...] = ()
+    constraint_columns: dict[str, str] = {}
+    history_reason = "스프레드시트 가져오기"
+
+    def __init__(self, *, plan: Plan | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self._plan = plan
+        self._row_numbers: list[int] = []
+        self._seen_keys: dict[Any, int] = {}
+        self._caches: dict[str, Any] = {}
+        self.importing_user = None
+        self.file_name = ""
+        for field in self.fields.values():
+            field.widget.resource = self
+
+    @classmethod
+    def get_result_class(cls):
+        return PortfolioResult
+
+    @property
+    def plan(self) -> Plan:
+        if self._plan is None:
+            self._plan = Plan.objects.get(code=DEFAULT_PLAN_CODE)
+        return self._plan
+
+    def column_names(self) -> list[str]:
+        return [field.column_name for field in self.get_import_fields()]
+
+    # Lookups shared by the widgets, loaded once per import.
+
+    def _cached(self, key: str, load):
+        if key not in self._caches:
+            self._caches[key] = load()
+        return self._caches[key]
+
+    def plan_strategies(self) -> list[Strategy]:
+        return self._cached("strategies", lambda: list(self.plan.strategies.all()))
+
+    def plan_tasks(self) -> list[Task]:
+        return self._cached("tasks", lambda: list(Task.objects.filter(strategy__plan=self.plan)))
+
+    def find_department(self, name: str) -> Department:
+        departments = self._cached("departments", dict)
+        if name not in departments:
+            departments[name] = Department.objects.filter(name=name).first() or Department(name=name)
+        return departments[name]
+
+    def find_organization(self, name: str) -> Organization:
+        organizations = self._cached("organizations", dict)
+        if name not in organizations:
+            organizations[name] = Organization.objects.filter(name=name).first() or Organization(
+                name=name, kind=Organization.Kind.OTHER
+            )
+        return organizations[name]
+
+    def find_project(self, code: str) -> CoreProject | None:
+        projects = self._cached("projects", dict)
+        if code not in projects:
+            projects[code] = CoreProject.objects.filter(plan=self.plan, code=code).first()
+        return projects[code]
+
+    def _email_counts(self) -> Counter:
+        User = get_user_model()
+        return self._cached(
+            "email_counts",
+            lambda: Counter(
+                email.casefold() for email in User.objects.exclude(email="").values_list("email", flat=True)
+            ),
+        )
+
+    def user_token(self, user) -> str:
+        """A user as written in the sheet: the e-mail when it names only this user, otherwise the user name."""
+        if user.email and self._email_counts()[user.email.casefold()] == 1:
+            return user.email
+        return user.get_username()
+
+    def find_user(self, token: str):
+        User = get_user_model()
+        users = self._cached("users", dict)
+        if token not in users:
+            if "@" in token:
+                matches = list(User.objects.filter(email__iexact=token)[:2])
+                if not matches:
+                    matches = list(User.objects.filter(**{User.USERNAME_FIELD: token})[:1])
+            else:
+                matches = list(User.objects.filter(**{User.USERNAME_FIELD: token})[:1])
+            if not matches:
+                raise ValueError(
+                    _("'%(value)s'인 사용자가 없습니다. 사용자를 먼저 만들거나 이메일을 고쳐 주세요.")
+                    % {"value": shown(token)}
+                )
+            if len(matches) > 1:
+                raise ValueError(
+                    _("이메일 '%(value)s'을(를) 쓰는 사용자가 여럿입니다. 사용자 이름으로 적어 주세요.")
+                    % {"value": shown(token)}
+                )
+            users[token] = matches[0]
+        return users[token]
+
+    # The import.
+
+    def import_data(
+        self,
+        dataset,
+        dry_run=False,
+        raise_errors=False,
+        use_transactions=None,
+        collect_failed_rows=False,
+        rollback_on_validation_errors=False,
+        **kwargs,
+    ):
+        """All or nothing: checks the headers, imports every row in one transaction, rolls back on any problem."""
+        self.importing_user = kwargs.get("user")
+        if self.importing_user is not None and not is_portfolio_admin(self.importing_user):
+            raise PermissionDenied(_("포트폴리오를 가져올 권한이 없습니다."))
+        self.file_name = kwargs.get("file_name") or ""
+        result = self.get_result_class()()
+        try:
+            self.plan  # noqa: B018 - resolves the default plan
+        except Plan.DoesNotExist:
+            result.problems = [
+                ImportProblem(
+                    _("계획 '%(plan)s'이(가) 없습니다. load_seeds를 먼저 실행하세요.") % {"plan": DEFAULT_PLAN_CODE}
+                )
+            ]
+            return result
+        sheet, problems = self.prepare_dataset(dataset)
+        result.sheet_title = getattr(sheet, "title", "") or ""
+        if problems:
+            result.problems = problems
+            return result
+        with transaction.atomic(using=self.get_db_connection_name()):
+            result = super().import_data(
+                sheet,
+                dry_run=dry_run,
+                raise_errors=False,
+                use_transactions=True,
+                collect_failed_rows=False,
+                rollback_on_validation_errors=True,
+                **kwargs,
+            )
+            result.sheet_title = getattr(sheet, "title", "") or ""
+            result.problems = self.problems_from(result, sheet=result.sheet_title)
+            if result.problems:
+                transaction.set_rollback(True, using=self.get_db_connection_name())
+        return result
+
+    def prepare_dataset(self, dataset):
+        """Pick this kind's sheet, map its headers to our columns, drop blank rows; or say what is wrong."""
+        import tablib
+
+        sheets = getattr(dataset, "sheets", None) or [dataset]
+        mine = [sheet for sheet in sheets if self._sheet_kind(sheet) == self.kind]
+        if not mine:
+            found = [self._sheet_kind(sheet) for sheet in sheets]
+            if any(found) or len(sheets) > 1:
+                others = ", ".join(sorted({kind_label(kind) for kind in found if kind}))
+                message = _("이 파일에는 %(kind)s 시트가 없습니다.") % {"kind": kind_label(self.kind)}
+                if others:
+                    message += " " + _("(%(others)s 열이 있는 파일입니다.)") % {"others": others}
+                return dataset, [ImportProblem(message)]
+            mine = [sheets[0]]
+        sheet = mine[0]
+        title = getattr(sheet, "title", "") or ""
+        header_row = getattr(sheet, "header_row", 1)
+        row_numbers = getattr(sheet, "row_numbers", None) or list(range(header_row + 1, header_row + 1 + sheet.height))
+        problems = []
+
+        by_key: dict[str, str] = {}
+        for column in self.column_names():
+            by_key.setdefault(header_key(column), column)
+            by_key.setdefault(header_base(header_key(column)), column)
+        columns: list[str | None] = []
+        seen: dict[str, int] = {}
+        rows = [list(row) for row in sheet]
+        for index, header in enumerate(sheet.headers or []):
+            key = header_key(header)
+            column = by_key.get(key) or by_key.get(header_base(key))
+            if not key:
+                if any(index < len(row) and cell_text_or_none(row[index]) for row in rows):
+                    problems.append(
+                        ImportProblem(
+                            _("%(index)d번째 열에 머리글이 없는데 값이 있습니다. 머리글을 적거나 열을 지워 주세요.")
+                            % {"index": index + 1},
+                            row=header_row,
+                            sheet=title,
+                        )
+                    )
+                columns.append(None)
+                continue
+            if column is None:
+                problems.append(
+                    ImportProblem(
+                        _("알 수 없는 열 '%(header)s'입니다. 쓸 수 있는 열: %(columns)s")
+                        % {"header": shown(header), "columns": ", ".join(self.column_names())},
+                        row=header_row,
+                        sheet=title,
+                    )
+                )
+                columns.append(None)
+                continue
+            if column in seen:
+                problems.append(
+                    ImportProblem(
+                        _("열 '%(column)s'이(가) 두 번 있습니다 (%(first)d번째와 %(second)d번째 열).")
+                        % {"column": column, "first": seen[column] + 1, "second": index + 1},
+                        row=header_row,
+                        sheet=title,
+                    )
+                )
+            seen.setdefault(column, index)
+            columns.append(column)
+        missing = [column for column in self.required_columns if column not in seen]
+        if missing:
+            problems.append(
+                ImportProblem(
+                    _("꼭 있어야 할 열이 없습니다: %(columns)s") % {"columns": ", ".join(missing)},
+                    row=header_row,
+                    sheet=title,
+                )
+            )
+        if problems:
+            return sheet, problems
+
+        kept_columns = [column for column in columns if column is not None]
+        clean = tablib.Dataset(headers=kept_columns, title=title or None)
+        self._row_numbers = []
+        for number, row in zip(row_numbers, rows, strict=False):
+            values = [row[index] if index < len(row) else None for index, column in enumerate(columns) if column]
+            if all(cell_text_or_none(value) == "" for value in values):
+                continue
+            clean.append(values)
+            self._row_numbers.append(number)
+        if not clean.height:
+            return sheet, [ImportProblem(_("가져올 행이 없습니다."), sheet=title)]
+        return clean, []
+
+    @staticmethod
+    def _sheet_kind(sheet) -> str | None:
+        return getattr(sheet, "kind", None) or detect_kind(sheet.headers or [])
+
+    def sheet_row(self, number: int) -> int:
+        """django-import-export counts data rows from 1; people count the spreadsheet's rows."""
+        if 0 < number <= len(self._row_numbers):
+            return self._row_numbers[number - 1]
+        return number + 1
+
+    def column_for(self, key: str, message: str = "") -> str:
+        if key == NON_FIELD_ERRORS:
+            return self._constraint_column(message)
+        for name, field in self.fields.items():
+            if key in (name, field.attribute) or (field.attribute or "").startswith(key + "__"):
+                return field.column_name
+        if key in {"start_year", "end_year"}:
+            return self.fields["period"].column_name
+        return ""
+
+    def _constraint_column(self, message: str) -> str:
+        for constraint in self._meta.model._meta.constraints:
+            if str(getattr(constraint, "violation_error_message", "")) == message:
+                return self.constraint_columns.get(constraint.name, "")
+        return ""
+
+    def problems_from(self, result: Result, *, sheet: str) -> list[ImportProblem]:
+        problems = []
+        for invalid in result.invalid_rows:
+            for key, messages in invalid.error_dict.items():
+                for message in messages:
+                    problems.append(
+                        ImportProblem(
+                            str(message),
+                            row=self.sheet_row(invalid.number),
+                            column=self.column_for(key, str(message)),
+                            sheet=sheet,
+                        )
+                    )
+        for error_row in result.error_rows:
+            for error in error_row.errors:
+                logger.warning("import row %s failed", error_row.number, exc_info=error.error)
+                problems.append(
+                    ImportProblem(
+                        _(
+                            "이 행을 처리하지 못했습니다 (%(error)s). "
+                            "값을 확인하고, 그래도 안 되면 관리자에게 알려 주세요."
+                        )
+                        % {"error": type(error.error).__name__},
+                        row=self.sheet_row(error_row.number),
+                        sheet=sheet,
+                    )
+                )
+        for error in result.base_errors:
+            logger.warning("import failed", exc_info=error.error)
+            problems.append(
+                ImportProblem(
+                    _("파일을 처리하지 못했습니다 (%(error)s).") % {"error": type(error.error).__name__}, sheet=sheet
+                )
+            )
+        return sorted(problems, key=lambda problem: problem.row or 0)
+
+    # Hooks of django-import-export's row loop.
+
+    def row_key(self, row) -> Any:
+        raise NotImplementedError
+
+    def duplicate_message(self, first_row: int) -> dict[str, list[str]]:
+        raise NotImplementedError
+
+    def ambiguous_match_error(self) -> dict[str, list[str]]:
+        raise NotImplementedError
+
+    def before_import_row(self, row, **kwargs):
+        """The same key twice in one file is refused: the second row would silently overwrite the first."""
+        try:
+            key = self.row_key(row)
+        except ValueError:
+            return  # the unreadable key is reported by its column
+        number = self.sheet_row(kwargs.get("row_number", 0))
+        if key in self._seen_keys:
+            raise ValidationError(self.duplicate_message(self._seen_keys[key]))
+        self._seen_keys[key] = number
+
+    def import_instance(self, instance, row, **kwargs):
+        """Reads every cell; list columns are read now (and written after the save) so their errors are reported."""
+        errors = {}
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        instance._import_m2m = {}
+        for field in self.get_import_fields():
+            if isinstance(field.widget, widgets.ManyToManyWidget) and field.column_name in row:
+                try:
+                    instance._import_m2m[field.attribute] = field.clean(row, **kwargs)
+                except ValueError as error:
+                    errors[field.attribute] = ValidationError(str(error), code="invalid")
+        if errors:
+            raise ValidationError(errors)
+
+    def _snapshot(self, instance) -> dict[str, Any]:
+        return {
+            field.attname: getattr(instance, field.attname)
+            for field in self._meta.model._meta.concrete_fields
+            if field.attname not in {"created_at", "updated_at", "version"}
+        }
+
+    def _has_unsaved_relation(self, instance) -> bool:
+        for field in self._meta.model._meta.concrete_fields:
+            if field.is_relation and field.is_cached(instance):
+                related = getattr(instance, field.name)
+                if related is not None and related.pk is None:
+                    return True
+        return False
+
+    def skip_row(self, instance, original, row, import_validation_errors=None):
+        """Unchanged rows are not saved again: no new history, no version bump."""
+        if import_validation_errors or original is None or original.pk is None:
+            return False
+        if self._has_unsaved_relation(instance) or self._snapshot(instance) != self._snapshot(original):
+            return False
+        for attribute, related in instance._import_m2m.items():
+            if any(item.pk is None for item in related):
+                return False
+            current = set(getattr(original, attribute).values_list("pk", flat=True))
+            if {item.pk for item in related} != current:
+                return False
+        return True
+
+    def before_save_instance(self, instance, row, **kwargs):
+        for field in self._meta.model._meta.concrete_fields:
+            if field.is_relation and field.is_cached(instance):
+                related = getattr(instance, field.name)
+                if related is not None and related.pk is None:
+                    related.full_clean()
+                    related.save()
+                    setattr(instance, field.name, related)
+        if self.importing_user is not None:
+            instance._history_user = self.importing_user
+        instance._change_reason = f"{self.history_reason}: {self.file_name}" if self.file_name else self.history_reason
+
+    def save_m2m(self, instance, row, **kwargs):
+        for attribute, related in getattr(instance, "_import_m2m", {}).items():
+            for item in related:
+                if item.pk is None:
+                    item.full_clean()
+                    item.save()
+            manager = getattr(instance, attribute)
+            if {item.pk for item in related} != set(manager.values_list("pk", flat=True)):
+                manager.set(related)
+
+    def after_import(self, dataset, result, **kwargs):
+        # ModelResource resets database sequences here, for rows imported with explicit ids; we never do that.
+        pass
+
+    def after_export(self, queryset, dataset, **kwargs):
+        dataset.title = kind_label(self.kind)
+
+
+class CoreProjectResource(PortfolioResource):
+    kind = PROJECTS
+    required_columns = ("전략", "추진과제", "사업코드", "사업명")
+    constraint_columns = {
+        "project_end_year_not_before_start": "사업기간",
+        "project_budget_split_within_total": "총사업비(억원)",
+        "project_sample_iff_prefixed": "사업명",
+    }
+
+    strategy = CheckedField(attribute="task__strategy", column_name="전략", widget=StrategyWidget())
+    task = fields.Field(attribute="task", column_name="추진과제", widget=TaskWidget())
+    code = fields.Field(attribute="code", column_name="사업코드", widget=TextWidget(required=True))
+    name = fields.Field(attribute="name", column_name="사업명", widget=TextWidget(required=True))
+    category = fields.Field(
+        attribute="category", column_name="구분", widget=ChoiceWidget(CoreProject.Category), saves_null_values=False
+    )
+    lead_department = fields.Field(attribute="lead_department", column_name="주관부서", widget=DepartmentWidget())
+    budget_total = fields.Field(
+        attribute="budget_total", column_name="총사업비(억원)", widget=EokWidget(blank_is_none=True)
+    )
+    budget_national = fields.Field(
+        attribute="budget_national", column_name="국비", widget=EokWidget(blank_is_none=False)
+    )
+    budget_city = fields.Field(attribute="budget_city", column_name="시비", widget=EokWidget(blank_is_none=False))
+    budget_private = fields.Field(attribute="budget_private", column_name="민자", widget=EokWidget(blank_is_none=False))
+    period = PeriodField(attribute="start_year", column_name="사업기간", widget=PeriodWidget())
+    managers = fields.Field(attribute="managers", column_name="담당자 이메일", widget=UserListWidget())
+    is_flagship = fields.Field(attribute="is_flagship", column_name="대표사업", widget=YesNoWidget())
+    government_programme = fields.Field(
+        attribute="government_programme", column_name="연계 정부사업", widget=TextWidget()
+    )
+    rag_status = fields.Field(
+        attribute="rag_status",
+        column_name="추진 상태",
+        widget=ChoiceWidget(CoreProject.RagStatus),
+        saves_null_values=False,
+    )
+    support_needs = fields.Field(attribute="support_needs", column_name="요청 지원", widget=SupportNeedsWidget())
+    partners = fields.Field(attribute="partners", column_name="협력기관", widget=OrganizationListWidget())
+    name_en = fields.Field(attribute="name_en", column_name="사업명(영문)", widget=TextWidget())
+    description = fields.Field(attribute="description", column_name="사업 개요", widget=TextWidget())
+
+    class Meta:
+        model = CoreProject
+        name = "핵심사업"
+        fields = (
+            "strategy",
+            "task",
+            "code",
+            "name",
+            "category",
+            "lead_department",
+            "budget_total",
+            "budget_national",
+            "budget_city",
+            "budget_private",
+            "period",
+            "managers",
+            "is_flagship",
+            "government_programme",
+            "rag_status",
+            "support_needs",
+            "partners",
+            "name_en",
+            "description",
+        )
+        import_id_fields = ("code",)
+        instance_loader_class = PortfolioInstanceLoader
+        skip_unchanged = True
+        report_skipped = True
+        clean_model_instances = True
+        use_transactions = True
+
+    def get_queryset(self):
+        return (
+            CoreProject.objects.filter(plan=self.plan)
+            .select_related("task__strategy", "lead_department")
+            .prefetch_related("managers", "partners")
+            .order_by("code")
+        )
+
+    def filter_export(self, queryset, **kwargs):
+        return queryset.select_related("task__strategy", "lead_department").prefetch_related("managers", "partners")
+
+    def init_instance(self, row=None):
+        return CoreProject(plan=self.plan)
+
+    def row_key(self, row) -> Any:
+        return self.fields["code"].clean(row)
+
+    def duplicate_message(self, first_row: int) -> dict[str, list[str]]:
+        return {
+            "code": [_("같은 사업코드가 %(row)d행에도 있습니다. 한 사업은 한 행에만 적어 주세요.") % {"row": first_row}]
+        }
+
+    def ambiguous_match_error(self) -> dict[str, list[str]]:
+        return {"code": [_("같은 사업코드의 사업이 여럿입니다.")]}
+
+
+class MilestoneResource(PortfolioResource):
+    kind = MILESTONES
+    required_columns = ("사업코드", "유형", "마일스톤", "기한")
+    constraint_columns = {"milestone_completed_on_iff_achieved": "달성일"}
+
+    project = fields.Field(attribute="project", column_name="사업코드", widget=ProjectWidget())
+    kind_ = fields.Field(attribute="kind", column_name="유형", widget=ChoiceWidget(Milestone.Kind))
+    title = fields.Field(attribute="title", column_name="마일스톤", widget=TextWidget(required=True))
+    responsible_agency = fields.Field(attribute="responsible_agency", column_name="소관부처", widget=TextWidget())
+    due_date = fields.Field(attribute="due_date", column_name="기한", widget=DateWidget(required=True))
+    status = fields.Field(
+        attribute="status", column_name="상태", widget=ChoiceWidget(Milestone.Status), saves_null_values=False
+    )
+    completed_on = fields.Field(attribute="completed_on", column_name="달성일", widget=DateWidget())
+    amount_requested = fields.Field(
+        attribute="amount_requested", column_name="신청액", widget=EokWidget(blank_is_none=True)
+    )
+    amount_secured = fields.Field(
+        attribute="amount_secured", column_name="확보액", widget=EokWidget(blank_is_none=True)
+    )
+    owner = fields.Field(attribute="owner", column_name="담당자 이메일", widget=UserWidget())
+    notes = fields.Field(attribute="notes", column_name="비고", widget=TextWidget())
+
+    class Meta:
+        model = Milestone
+        name = "마일스톤"
+        fields = (
+            "project",
+            "kind_",
+            "title",
+            "responsible_agency",
+            "due_date",
+            "status",
+            "completed_on",
+            "amount_requested",
+            "amount_secured",
+            "owner",
+            "notes",
+        )
+        import_id_fields = ("project", "kind_", "title")
+        instance_loader_class = PortfolioInstanceLoader
+        skip_unchanged = True
+        report_skipped = True
+        clean_model_instances = True
+        use_transactions = True
+
+    def get_queryset(self):
+        return (
+            Milestone.objects.filter(project__plan=self.plan)
+            .select_related("project", "owner")
+            .order_by("project__code", "due_date", "pk")
+        )
+
+    def filter_export(self, queryset, **kwargs):
+        return queryset.select_related("project", "owner")
+
+    def init_instance(self, row=None):
+        return Milestone()
+
+    def after_init_instance(self, instance, new, row, **kwargs):
+        instance._import_status_before = None if new else instance.status
+
+    def row_key(self, row) -> Any:
+        return (
+            self.fields["project"].clean(row).pk,
+            self.fields["title"].clean(row),
+            self.fields["kind_"].clean(row),
+        )
+
+    def duplicate_message(self, first_row: int) -> dict[str, list[str]]:
+        return {
+            "title": [
+                _("같은 사업코드·유형·마일스톤의 행이 %(row)d행에도 있습니다. 한 마일스톤은 한 행에만 적어 주세요.")
+                % {"row": first_row}
+            ]
+        }
+
+    def ambiguous_match_error(self) -> dict[str, list[str]]:
+        return {
+            "title": [
+                _(
+                    "이 사업에 유형과 이름이 같은 마일스톤이 여럿 있어 어느 것을 고칠지 알 수 없습니다. "
+                    "화면에서 이름을 서로 다르게 고친 뒤 다시 가져오세요."
+                )
+            ]
+        }
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        """The import follows the workspace's status rule (services.milestone_status_move_allowed)."""
+        errors = dict(import_validation_errors or {})
+        before = getattr(instance, "_import_status_before", None)
+        if before and "status" not in errors and not milestone_status_move_allowed(before, instance.status):
+            with translation.override("ko"):
+                errors["status"] = ValidationError(
+                    _("'%(current)s'에서 '%(new)s'(으)로 바꿀 수 없습니다.")
+                    % {"current": Milestone.Status(before).label, "new": Milestone.Status(instance.status).label}
+                )
+        super().validate_instance(instance, errors, validate_unique)
+
+
+RESOURCES: dict[str, type[PortfolioResource]] = {PROJECTS: CoreProjectResource, MILESTONES: MilestoneResource}
+
+
+def cell_text_or_none(value: Any) -> str:
+    """Like ``cell_text``, but an unreadable value counts as "something is there" rather than failing."""
+    try:
+        return cell_text(value)
+    except ValueError:
+        return "?"
