@@ -115,3 +115,8 @@ class ProgressUpdateForm(forms.ModelForm):
             "next_steps": forms.Textarea(attrs={"rows": 2}),
             "rag_status": forms.RadioSelect,
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A required radio group offers the statuses only, not an empty "---------" choice.
+        self.fields["rag_status"].choices = CoreProject.RagStatus.choices

@@ -163,7 +163,8 @@ class HistorySource:
                 if record.history_type == "+" and after != "-":
                     changes.append(FieldChange(label, "", after))
             elif after != (was := show(before)):
-                changes.append(FieldChange(label, was, after))
+                # A value set for the first time reads "→ value", not a struck-through "-".
+                changes.append(FieldChange(label, "" if was == "-" else was, after))
         return changes
 
 

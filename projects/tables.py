@@ -11,6 +11,9 @@ from projects.models import CoreProject, Milestone
 from projects.money import format_eok, won_to_eok
 from tracker.dates import dday_label, seoul_today
 
+# Amounts and counts line up on the right, header and cells alike.
+NUMERIC = {"th": {"class": "num"}, "td": {"class": "num"}}
+
 
 def rag_badge(status: str, label: str) -> str:
     return format_html('<span class="badge rag-{}">{}</span>', status, label)
@@ -31,8 +34,8 @@ class ProjectDeadlineTable(tables.Table):
     strategy = tables.Column(verbose_name=_("전략"), accessor="task__strategy__code", order_by="task__strategy__order")
     rag_status = tables.Column(verbose_name=_("추진 상태"))
     next_milestone_due = tables.Column(verbose_name=_("다음 마일스톤"))
-    overdue_count = tables.Column(verbose_name=_("기한 지남"), attrs={"td": {"class": "num"}})
-    upcoming_count = tables.Column(verbose_name=_("30일 내"), attrs={"td": {"class": "num"}})
+    overdue_count = tables.Column(verbose_name=_("기한 지남"), attrs=NUMERIC)
+    upcoming_count = tables.Column(verbose_name=_("30일 내"), attrs=NUMERIC)
     last_note_week = tables.Column(verbose_name=_("최근 주간 보고"))
 
     class Meta:
@@ -86,13 +89,13 @@ class ProjectDeadlineTable(tables.Table):
 class MilestoneTable(tables.Table):
     """A project's milestones; the last column holds the one-click actions for those who may change it."""
 
-    due_date = tables.Column(verbose_name=_("기한"))
+    due_date = tables.Column(verbose_name=_("기한"), attrs={"td": {"class": "due"}})
     kind = tables.Column(verbose_name=_("유형"))
     title = tables.Column(verbose_name=_("마일스톤"))
     responsible_agency = tables.Column(verbose_name=_("소관 부처"))
     status = tables.Column(verbose_name=_("상태"))
-    amount_requested = tables.Column(verbose_name=_("신청액"), attrs={"td": {"class": "num"}})
-    amount_secured = tables.Column(verbose_name=_("확보액"), attrs={"td": {"class": "num"}})
+    amount_requested = tables.Column(verbose_name=_("신청액"), attrs=NUMERIC)
+    amount_secured = tables.Column(verbose_name=_("확보액"), attrs=NUMERIC)
     owner = tables.Column(verbose_name=_("담당자"))
     actions = tables.TemplateColumn(
         template_name="projects/_milestone_actions.html", verbose_name=_("처리"), orderable=False
@@ -155,8 +158,8 @@ class PortfolioProjectTable(ProjectDeadlineTable):
 
     category = tables.Column(verbose_name=_("구분"))
     lead_department = tables.Column(verbose_name=_("주관부서"), order_by="lead_department__name")
-    budget_total = tables.Column(verbose_name=_("총사업비(억원)"), attrs={"td": {"class": "num"}})
-    budget_national = tables.Column(verbose_name=_("국비(억원)"), attrs={"td": {"class": "num"}})
+    budget_total = tables.Column(verbose_name=_("총사업비(억원)"), attrs=NUMERIC)
+    budget_national = tables.Column(verbose_name=_("국비(억원)"), attrs=NUMERIC)
 
     class Meta(ProjectDeadlineTable.Meta):
         fields = ["code", "name", "strategy", "category", "lead_department", "rag_status", "budget_total"]
@@ -210,8 +213,8 @@ class PortfolioMilestoneTable(MilestoneTable):
     strategy = tables.Column(
         verbose_name=_("전략"), accessor="project__task__strategy__code", order_by="project__task__strategy__order"
     )
-    amount_requested = tables.Column(verbose_name=_("신청액(억원)"), attrs={"td": {"class": "num"}})
-    amount_secured = tables.Column(verbose_name=_("확보액(억원)"), attrs={"td": {"class": "num"}})
+    amount_requested = tables.Column(verbose_name=_("신청액(억원)"), attrs=NUMERIC)
+    amount_secured = tables.Column(verbose_name=_("확보액(억원)"), attrs=NUMERIC)
 
     class Meta(MilestoneTable.Meta):
         sequence = [
