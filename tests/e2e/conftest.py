@@ -1,16 +1,20 @@
 """Real headless Chromium (Debian's package, installed by scripts/install-browser.sh) driven by Playwright.
 
-Playwright cannot download a browser here, so it is pointed at /usr/bin/chromium. Without the browser the
-tests skip on a laptop and fail under CI. Screenshots go to test-artifacts/ at the repository root.
+Playwright cannot download a browser here, so it is pointed at /usr/bin/chromium. Without the browser or
+Playwright the tests skip with a reason on a laptop, and fail under CI (tests/conftest.py: require_service).
+Screenshots go to test-artifacts/ at the repository root.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 from tests.conftest import require_service
 
@@ -23,26 +27,41 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="session")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - playwright is in the lock file
-        sync_playwright = None
-    require_service(sync_playwright is not None and os.path.exists(CHROMIUM), f"{CHROMIUM} is not installed")
-    # Playwright's sync API runs an event loop; Django must allow its ORM calls from the test thread.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
+# One browser for all the browser tests. Package scope rather than session scope: Playwright's sync API keeps
+# an asyncio loop running on this thread for as long as the browser lives, so the browser must be closed
+# before the rest of the suite runs, or every later test would run "inside" an event loop.
+@pytest.fixture(scope="package")
+def browser() -> Iterator:
+    require_service(importlib.util.find_spec("playwright") is not None, "Playwright is not installed (pip)")
+    require_service(os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is not installed (scripts/install-browser.sh)")
+    from playwright.sync_api import sync_playwright
+
+    sync_connections = {alias: connections[alias] for alias in connections}
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        # While an event loop runs, Django would hand this thread new database connections (asgiref's Local
+        # switches to context variables), and refuse ORM calls. The tests' ORM calls are plain synchronous
+        # calls: keep the test database connections (whose serialized contents restore the rows that
+        # migrations create) and allow them.
+        for alias, connection in sync_connections.items():
+            connections[alias] = connection
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ko-KR")
+def browser_page(browser, live_server, transactional_db, django_db_serialized_rollback) -> Iterator:
+    """A fresh browser tab (desktop size, Korean) whose relative URLs go to the live server.
+
+    The live server needs committed rows, hence a transactional database; its flush after each test would
+    also drop the role groups that the migrations create, so the serialized rollback puts them back.
+    """
+    context = browser.new_context(viewport=DESKTOP, locale="ko-KR", base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
@@ -50,7 +69,14 @@ def page(browser):
 
 
 @pytest.fixture
+def page(browser_page):
+    """The older name of ``browser_page``."""
+    return browser_page
+
+
+@pytest.fixture
 def artifacts() -> Path:
+    """test-artifacts/ at the repository root (ignored by git): screenshots to look at after a run."""
     folder = Path(settings.BASE_DIR) / "test-artifacts"
     folder.mkdir(exist_ok=True)
     return folder

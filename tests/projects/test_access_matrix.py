@@ -1,0 +1,236 @@
+"""Who may read and change a project: every URL that reads or writes a project, a milestone, a weekly note or
+their history, asked with GET and POST by every kind of user (projects/permissions.py is the rule)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from typing import Any
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+
+from projects import roles
+from projects.models import CoreProject, Milestone, ProgressUpdate
+from projects.views import MILESTONE_ACTIONS
+from tests.factories import CoreProjectFactory, MilestoneFactory, user_with_role
+from tracker.dates import SEOUL
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 11, 25, 10, tzinfo=SEOUL)  # Wednesday of 2026-W48 (Monday 11-23)
+
+READ_PAGES = ["my_projects", "portfolio", "project", "project_history"]
+WRITE_PAGES = [
+    "milestone_create",
+    "progress_note",
+    "milestone_edit",
+    *(f"milestone_action:{action}" for action in MILESTONE_ACTIONS),
+]
+ALL_PAGES = READ_PAGES + WRITE_PAGES
+METHODS = ["GET", "POST"]
+REFUSED = "이 사업을 수정할 권한이 없습니다."
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """The user factory hashes a password per user; the default hasher takes ~0.4 s for each (PBKDF2)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def milestone(project, owner):
+    return MilestoneFactory(project=project, owner=owner, title="국비 신청서", due_date=dt.date(2026, 12, 2))
+
+
+def url_of(page: str, project: CoreProject, milestone: Milestone) -> str:
+    if page in ("my_projects", "portfolio"):
+        return reverse(f"projects:{page}")
+    if page in ("project", "project_history", "milestone_create", "progress_note"):
+        return reverse(f"projects:{page}", args=[project.pk])
+    if page == "milestone_edit":
+        return reverse("projects:milestone_edit", args=[milestone.pk])
+    _view, action = page.split(":")
+    return reverse("projects:milestone_action", args=[milestone.pk, action])
+
+
+def valid_post(page: str, milestone: Milestone) -> dict[str, Any]:
+    """What a manager would submit on the page: accepted from them, so a missing check would show as a change."""
+    edit = {
+        "kind": "national_funding",
+        "title": "고친 제목",
+        "responsible_agency": "해양수산부",
+        "due_date": milestone.due_date.isoformat(),
+        "owner": milestone.owner_id,
+        "notes": "",
+        "version": milestone.version,
+    }
+    version = {"version": milestone.version}
+    return {
+        "milestone_create": {**edit, "title": "새 마일스톤", "due_date": "2027-01-15", "version": ""},
+        "milestone_edit": edit,
+        "progress_note": {"summary": "이번 주 협의", "blockers": "", "next_steps": "", "rag_status": "delayed"},
+        "milestone_action:start": version,
+        "milestone_action:submit": version,
+        "milestone_action:achieve": {**version, "completed_on": "2026-11-24", "amount_secured": "12.5"},
+        "milestone_action:miss": {**version, "reason": "공모 탈락"},
+        "milestone_action:cancel": {**version, "reason": "사업 재편"},
+        "milestone_action:reschedule": {**version, "due_date": "2026-12-20", "reason": "부처 일정 연기"},
+    }.get(page, {})
+
+
+def request(client: Client, method: str, page: str, project: CoreProject, milestone: Milestone):
+    url = url_of(page, project, milestone)
+    if method == "GET":
+        return client.get(url)
+    return client.post(url, valid_post(page, milestone))
+
+
+def database_state() -> dict[str, Any]:
+    """Every row a page could write, and how many history records each model has."""
+    return {
+        "projects": list(CoreProject.objects.order_by("pk").values()),
+        "managers": sorted(CoreProject.managers.through.objects.values_list("coreproject_id", "user_id")),
+        "milestones": list(Milestone.objects.order_by("pk").values()),
+        "notes": list(ProgressUpdate.objects.order_by("pk").values()),
+        "history": (
+            CoreProject.history.count(),
+            Milestone.history.count(),
+            ProgressUpdate.history.count(),
+        ),
+    }
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+# Anonymous visitors ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("page", ALL_PAGES)
+def test_an_anonymous_visitor_is_sent_to_the_login_page_and_changes_nothing(project, milestone, page, method):
+    before = database_state()
+    response = request(Client(), method, page, project, milestone)
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/login/?next={url_of(page, project, milestone)}"
+    assert database_state() == before
+
+
+# A project manager who does not manage this project -------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("page", WRITE_PAGES)
+def test_an_outsider_manager_gets_403_on_every_write_page_and_changes_nothing(
+    project, milestone, outsider, page, method
+):
+    before = database_state()
+    response = request(signed_in(outsider), method, page, project, milestone)
+    assert response.status_code == 403
+    assert REFUSED in html.unescape(response.content.decode())
+    assert database_state() == before
+
+
+@pytest.mark.parametrize("page", READ_PAGES)
+def test_an_outsider_manager_reads_every_project_page(project, milestone, outsider, page):
+    response = signed_in(outsider).get(url_of(page, project, milestone))
+    assert response.status_code == 200
+
+
+def test_the_project_page_offers_an_outsider_no_change_buttons(project, milestone, outsider):
+    page = signed_in(outsider).get(url_of("project", project, milestone)).content.decode()
+    assert "국비 신청서" in page
+    assert reverse("projects:milestone_edit", args=[milestone.pk]) not in page
+    assert reverse("projects:milestone_create", args=[project.pk]) not in page
+    assert reverse("projects:progress_note", args=[project.pk]) not in page
+    assert reverse("projects:milestone_action", args=[milestone.pk, "submit"]) not in page
+
+
+# Viewers and TF heads read everything and change nothing -------------------------------------------------
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("page", WRITE_PAGES)
+@pytest.mark.parametrize("role", [roles.VIEWER, roles.TF_HEAD], ids=["viewer", "tf_head"])
+def test_viewers_and_tf_heads_get_403_on_every_write_page_and_change_nothing(project, milestone, role, page, method):
+    before = database_state()
+    response = request(signed_in(user_with_role(role)), method, page, project, milestone)
+    assert response.status_code == 403
+    assert database_state() == before
+
+
+@pytest.mark.parametrize("page", READ_PAGES)
+@pytest.mark.parametrize("role", [roles.VIEWER, roles.TF_HEAD], ids=["viewer", "tf_head"])
+def test_viewers_and_tf_heads_read_every_project_page(project, milestone, role, page):
+    assert signed_in(user_with_role(role)).get(url_of(page, project, milestone)).status_code == 200
+
+
+# Managers of the project and admins -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", WRITE_PAGES)
+def test_a_manager_of_the_project_opens_every_write_page(project, milestone, owner, page):
+    before = database_state()
+    response = signed_in(owner).get(url_of(page, project, milestone))
+    assert response.status_code == 200
+    assert '<form method="post"' in response.content.decode()
+    assert database_state() == before  # opening a form changes nothing
+
+
+@pytest.mark.parametrize("page", WRITE_PAGES)
+def test_an_admin_who_manages_nothing_may_change_every_project(project, milestone, page):
+    admin = user_with_role(roles.ADMIN)
+    assert not admin.managed_projects.exists()
+    client = signed_in(admin)
+    assert client.get(url_of(page, project, milestone)).status_code == 200
+    before = database_state()
+    response = request(client, "POST", page, project, milestone)
+    assert response.status_code == 302, html.unescape(response.content.decode())
+    assert response["Location"].startswith(reverse("projects:project", args=[project.pk]))
+    after = database_state()
+    assert after != before
+    assert sum(after["history"]) == sum(before["history"]) + (2 if page == "progress_note" else 1)
+
+
+# No role, no reading --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("page", ALL_PAGES)
+def test_a_user_without_a_role_gets_403_everywhere(project, milestone, page, method):
+    nobody = user_with_role(None)
+    assert not nobody.groups.exists()
+    before = database_state()
+    response = request(signed_in(nobody), method, page, project, milestone)
+    assert response.status_code == 403
+    assert database_state() == before
+
+
+# Lists show only what they should -------------------------------------------------------------------------
+
+
+def test_my_projects_shows_an_outsider_only_the_projects_they_manage(project, milestone, outsider):
+    theirs = CoreProjectFactory(code="OUT-0001", name="외부 담당 사업", managers=[outsider])
+    page = signed_in(outsider).get(reverse("projects:my_projects")).content.decode()
+    assert theirs.code in page and "외부 담당 사업" in page
+    assert project.code not in page and project.name not in page
+    assert reverse("projects:project", args=[project.pk]) not in page
+
+
+def test_my_projects_shows_the_owner_only_their_projects(project, milestone, owner, outsider):
+    CoreProjectFactory(code="OUT-0001", managers=[outsider])
+    page = signed_in(owner).get(reverse("projects:my_projects")).content.decode()
+    assert project.code in page
+    assert "OUT-0001" not in page
