@@ -125,6 +125,10 @@ class NotificationPreference(models.Model):
     def __str__(self) -> str:
         return str(self.user)
 
+    def accepts(self, kind: str) -> bool:
+        """Whether this person still wants e-mails of an outbox kind (checked again just before sending)."""
+        return self.reminders if kind == OutboxMessage.Kind.REMINDER else self.digest
+
 
 class OutboxMessage(models.Model):
     """An e-mail: written here first, sent second, marked sent third (only by the holder of the claim)."""

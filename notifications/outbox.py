@@ -118,7 +118,7 @@ def _claim_next(*, now: dt.datetime) -> OutboxMessage | None:
                 attempts=F("attempts") + 1,
             )
         if won:
-            return OutboxMessage.objects.select_related("recipient").get(pk=candidate)
+            return OutboxMessage.objects.select_related("recipient__notification_preference").get(pk=candidate)
 
 
 def _held(message: OutboxMessage):
@@ -127,13 +127,33 @@ def _held(message: OutboxMessage):
     )
 
 
+def _declined_because(message: OutboxMessage) -> str:
+    """Why the recipient no longer gets this e-mail (deactivated, no address, opted out since), or ""."""
+    recipient = message.recipient
+    if not recipient.is_active or not recipient.email:
+        return _("받는 사람이 비활성화되었거나 전자우편 주소가 없어 보내지 않았습니다.")
+    preference = getattr(recipient, "notification_preference", None)
+    if preference is not None and not preference.accepts(message.kind):
+        return _("받는 사람이 이 알림을 꺼서 보내지 않았습니다.")
+    return ""
+
+
 def _deliver(message: OutboxMessage, *, connection, result: DispatchResult) -> None:
+    if reason := _declined_because(message):
+        if _held(message).update(
+            status=OutboxMessage.Status.CANCELLED, claim_token=None, lease_expires_at=None, last_error=reason
+        ):
+            Reminder.objects.filter(message=message, status=Reminder.Status.PENDING).update(
+                status=Reminder.Status.CANCELLED
+            )
+            result.cancelled += 1
+        return
     stale = Reminder.objects.filter(message_id=message.pk, status=Reminder.Status.PENDING).exclude(STILL_APPLIES)
     if message.kind == OutboxMessage.Kind.REMINDER and stale.exists():
         # A milestone closed or moved since the e-mail was written drops out; with nothing left, nothing is sent.
         messages_rerender(message_ids={message.pk}, status=OutboxMessage.Status.SENDING)
         token = message.claim_token
-        message = OutboxMessage.objects.select_related("recipient").get(pk=message.pk)
+        message = OutboxMessage.objects.select_related("recipient__notification_preference").get(pk=message.pk)
         if message.status == OutboxMessage.Status.CANCELLED:
             result.cancelled += 1
             return

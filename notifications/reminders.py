@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import F, Prefetch, Q
+from django.db.models import Exists, F, OuterRef, Prefetch, Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -109,8 +109,8 @@ def reminders_plan(*, now: dt.datetime, dry_run: bool = False) -> PlanResult:
         if due is None:
             continue
         people = {(user_id, False) for user_id in recipients[milestone.pk]}
-        days_over = (today - milestone.due_date).days
-        if policy.escalate_after_days and due.threshold < 0 and days_over >= policy.escalate_after_days:
+        # Escalation belongs to the threshold, so it moves to the working day before with its reminder.
+        if policy.escalate_after_days and due.threshold <= -policy.escalate_after_days:
             leads = {milestone.project.task.strategy.lead_id} | tf_heads
             people |= {(user_id, True) for user_id in leads if user_id and user_id not in recipients[milestone.pk]}
         for user_id, escalated in people:
@@ -153,8 +153,17 @@ def reminders_plan(*, now: dt.datetime, dry_run: bool = False) -> PlanResult:
 
 
 def reminders_cancel_stale() -> int:
-    """Cancel pending reminders of milestones that closed or whose due date moved (the new date re-arms)."""
-    stale = Reminder.objects.filter(status=Reminder.Status.PENDING).exclude(STILL_APPLIES)
+    """Cancel pending reminders of milestones that closed or whose due date moved (the new date re-arms), and
+    those a nearer threshold has overtaken (an e-mail left waiting must not say D-2 on D-1)."""
+    overtaken = Exists(
+        Reminder.objects.filter(
+            recipient_id=OuterRef("recipient_id"),
+            milestone_id=OuterRef("milestone_id"),
+            due_date=OuterRef("due_date"),
+            threshold__lt=OuterRef("threshold"),
+        )
+    )
+    stale = Reminder.objects.filter(status=Reminder.Status.PENDING).filter(~STILL_APPLIES | overtaken)
     affected_messages = set(stale.exclude(message=None).values_list("message_id", flat=True))
     cancelled = Reminder.objects.filter(pk__in=stale.values("pk")).update(status=Reminder.Status.CANCELLED)
     if affected_messages:
@@ -184,7 +193,8 @@ def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> i
     user_ids = {r.recipient_id for r in unattached}
     existing = {
         (m.recipient_id, m.not_before.astimezone(SEOUL).date()): m
-        for m in OutboxMessage.objects.filter(
+        # Locked: the dispatcher skips a row being added to, and a row it is sending reads as taken here.
+        for m in OutboxMessage.objects.select_for_update().filter(
             kind=OutboxMessage.Kind.REMINDER, recipient_id__in=user_ids, not_before__gte=now - dt.timedelta(days=1)
         )
     }

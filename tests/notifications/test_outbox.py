@@ -527,11 +527,6 @@ def test_a_planning_pass_takes_the_same_number_of_queries_for_5_or_60_milestones
 # Saying no after an e-mail was queued ---------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an e-mail already queued is still sent after its recipient used the one-click unsubscribe (or "
-    "was deactivated): neither the planner nor the dispatcher looks at the preference again.",
-)
 def test_an_email_queued_before_a_one_click_unsubscribe_is_not_sent(project, owner, smtp_server):
     MilestoneFactory(project=project, owner=owner, title="내일 마감", due_date=D("2026-11-26"))
     plan_twice(seoul("2026-11-25", 10))

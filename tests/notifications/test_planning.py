@@ -486,11 +486,6 @@ def test_send_reminders_refuses_a_malformed_date(db):
 # Escalation around days off ----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: escalation is decided on the calendar days overdue at the tick, not on the threshold: D+14 moved "
-    "from a holiday to the Friday before goes to the owner alone, then to the lead and TF heads on the holiday itself.",
-)
 def test_an_escalation_moved_off_a_holiday_goes_out_with_its_reminder_on_the_working_day_before(owner, mailoutbox):
     lead = UserFactory(username="lead", role=roles.TF_HEAD)
     project = CoreProjectFactory(task=TaskFactory(strategy=StrategyFactory(lead=lead)), managers=[owner])

@@ -6,8 +6,8 @@ e-mail that should have arrived did, exactly once (by Message-ID at the SMTP ser
 Real PostgreSQL (committed rows shared with worker threads and processes), real Redis, real Celery workers,
 a real SMTP server on loopback (tests/reliability/smtp_sink.py).
 
-Two tests at the end are strict xfails: bugs found here, each with the fix proposed to the lead. When a fix
-lands the test passes, strict makes that a failure, and the marker is to be removed.
+The two tests at the end are bugs this suite found (a stale e-mail after downtime, a race between the planner
+and the dispatcher), kept as regressions.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import re
 import threading
 
 import psycopg
-import pytest
 import time_machine
 from django.db import connection, transaction
 from django.test import Client
@@ -345,11 +344,6 @@ def test_after_26_hours_without_the_scheduler_only_the_nearest_threshold_is_sent
     assert delivered_recipients(sink) == {person.email: 2}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,  # the bug, not a missing service or a broken fixture
-    reason="a pending reminder superseded by a nearer threshold is still sent (reminders_cancel_stale keeps it)",
-)
 def test_an_email_left_waiting_while_the_scheduler_was_down_is_not_sent_stale(live_db, sink):
     """The default policy (09:00, working days), both milestones due on Thursday. Monday 10:00: the D-3 e-mail
     goes. Monday 15:00: a second milestone is added; its D-3 item waits for Tuesday's e-mail (Monday's went).
@@ -388,11 +382,6 @@ def _sessions_waiting_on_a_transaction() -> list[int]:
         return [pid for (pid,) in cursor.fetchall()]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,  # the bug, not a missing service or a broken fixture
-    reason="the planner attaches a reminder to an e-mail the dispatcher is sending: it is never sent (no row lock)",
-)
 def test_a_reminder_attached_while_the_days_email_is_sent_still_reaches_its_recipient(sends_now, sink):
     """The planner has read that Alice's e-mail of the day is still pending and is adding a second item to it,
     when the dispatcher sends that e-mail. To hold the planner exactly there, a transaction of the test has
