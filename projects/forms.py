@@ -80,11 +80,15 @@ class MilestoneForm(forms.ModelForm):
             owners = owners | type(self.instance.owner).objects.filter(pk=self.instance.owner_id)
         self.fields["owner"].queryset = owners.distinct()
         self.fields["due_date"].input_formats = ["%Y-%m-%d"]
+        if self.instance.pk:
+            self.fields["due_date"].disabled = True
+            self.fields["due_date"].help_text = _("기한은 '기한 변경'에서 사유와 함께 바꿉니다.")
         if self.instance.pk and not self.is_bound:
             self.initial["version"] = self.instance.version
 
     def changes(self) -> dict:
-        return {name: self.cleaned_data[name] for name in self._meta.fields}
+        """The fields a person may set here (a disabled field, such as an existing due date, is not one)."""
+        return {name: self.cleaned_data[name] for name in self._meta.fields if not self.fields[name].disabled}
 
 
 class AchieveForm(VersionedForm):

@@ -109,6 +109,8 @@ MILESTONE_EDITABLE_FIELDS = (
     "owner",
     "notes",
 )
+# After creation a due date moves only through milestone_reschedule, which asks for a reason.
+MILESTONE_UPDATE_FIELDS = tuple(name for name in MILESTONE_EDITABLE_FIELDS if name != "due_date")
 
 
 class MilestoneConflict(Exception):
@@ -171,7 +173,7 @@ def milestone_update(
 ) -> Milestone:
     """Apply a form's changes, unless someone saved the milestone since the form was opened."""
     milestone = _locked_milestone(milestone_id=milestone_id, user=user, expected_version=expected_version)
-    unknown = set(changes) - set(MILESTONE_EDITABLE_FIELDS)
+    unknown = set(changes) - set(MILESTONE_UPDATE_FIELDS)
     if unknown:
         raise TypeError(f"not editable: {sorted(unknown)}")
     for field, value in changes.items():
@@ -192,6 +194,11 @@ def milestone_set_status(
 ) -> Milestone:
     """Move a milestone along its status rule; achieving it records the date and the amount secured."""
     milestone = _locked_milestone(milestone_id=milestone_id, user=user, expected_version=expected_version)
+    if milestone.status == status:
+        # Re-applying an action would rewrite its date, amount or reason: a closed milestone stays as it closed.
+        raise ValidationError(
+            {"status": _("이미 '%(current)s' 상태입니다.") % {"current": Milestone.Status(status).label}}
+        )
     milestone_validate_status_move(milestone.status, status)
     if status == Milestone.Status.CANCELLED and not reason.strip():
         raise ValidationError({"reason": _("취소 사유를 입력하세요.")})

@@ -211,11 +211,6 @@ def test_a_refused_move_is_explained_in_korean_at_the_top_of_the_form_and_change
     assert (row(milestone), Milestone.history.count()) == (before, history_before)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: milestone_status_move_allowed() allows current == new, so a closed milestone accepts its own action "
-    "again (re-achieving rewrites completed_on and amount_secured; re-cancelling replaces the reason)",
-)
 @pytest.mark.parametrize("closed, action", [("achieved", "achieve"), ("missed", "miss"), ("cancelled", "cancel")])
 def test_a_closed_milestone_refuses_its_own_action_again(milestone, owner, closed, action):
     in_status(milestone, closed)
@@ -420,7 +415,7 @@ def test_a_manager_edits_a_milestone_and_the_history_shows_before_and_after(mile
     assert entry.action == "고침"
     assert [(c.label, c.before, c.after) for c in entry.changes] == [
         ("마일스톤", "국비 신청서", "국비 신청서 (수정)"),
-        ("신청액", "-", "120억 원"),
+        ("신청액", "", "120억 원"),  # set for the first time: no struck-through "-"
     ]
 
 
@@ -432,11 +427,6 @@ def test_an_edit_without_a_title_is_refused_next_to_the_title(milestone, owner):
     assert row(milestone)["title"] == "국비 신청서"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the edit form moves due_date through services.milestone_update with no reason (and on closed "
-    "milestones), bypassing the rule that milestone_reschedule enforces",
-)
 def test_the_edit_form_cannot_move_a_due_date_without_a_reason(milestone, owner):
     url = reverse("projects:milestone_edit", args=[milestone.pk])
     signed_in(owner).post(url, edit_form(milestone, due_date="2026-12-20"))

@@ -174,15 +174,15 @@ def test_a_milestone_change_is_recorded_with_who_made_it(project, owner):
         milestone_id=milestone.pk,
         user=owner,
         expected_version=milestone.version,
-        changes={"due_date": dt.date(2026, 12, 31)},
-        reason="부처 일정 변경",
+        changes={"responsible_agency": "산업통상자원부"},
+        reason="소관 부처 변경",
     )
     assert milestone.history.count() == 2
     latest = milestone.history.first()
-    assert (latest.due_date, latest.history_user, latest.history_change_reason) == (
-        dt.date(2026, 12, 31),
+    assert (latest.responsible_agency, latest.history_user, latest.history_change_reason) == (
+        "산업통상자원부",
         owner,
-        "부처 일정 변경",
+        "소관 부처 변경",
     )
 
 

@@ -62,12 +62,6 @@ def test_a_user_gets_the_permissions_of_their_role():
     assert admin.has_perm("projects.add_coreproject") and admin.has_perm("auth.change_user")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: no migration grants the admin role the milestone-template permissions, so a 관리자 who is "
-    "not a superuser cannot see or edit the templates in the admin (docs/decisions.md: 'edited in the admin')",
-)
 def test_an_admin_may_edit_milestone_templates():
     granted = permissions_of(roles.ADMIN)
     assert {

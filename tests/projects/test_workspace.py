@@ -132,19 +132,19 @@ def test_a_second_save_does_not_overwrite_the_first_and_can_be_re_applied(owner,
     url = reverse("projects:milestone_edit", args=[milestone.pk])
     owner_client, teammate_client = login(Client(), owner), login(Client(), teammate)
     seen = owner_client.get(url).context["form"].initial["version"]
-    base = {"kind": "national_funding", "responsible_agency": "해양수산부", "owner": owner.pk, "version": seen}
-    teammate_client.post(url, {**base, "title": "팀원이 고친 제목", "due_date": "2026-12-02"})
-    response = owner_client.post(url, {**base, "title": "담당자가 고친 제목", "due_date": "2026-12-09"})
+    base = {"kind": "national_funding", "owner": owner.pk, "version": seen}
+    teammate_client.post(url, {**base, "title": "팀원이 고친 제목", "responsible_agency": "해양수산부"})
+    response = owner_client.post(url, {**base, "title": "담당자가 고친 제목", "responsible_agency": "기획재정부"})
     assert response.status_code == 409
     conflict = {change.label: (change.before, change.after) for change in response.context["conflict"]}
     assert conflict == {"마일스톤": ("국비 신청서", "팀원이 고친 제목")}
     assert response.context["form"]["title"].value() == "담당자가 고친 제목"
     assert Milestone.objects.get(pk=milestone.pk).title == "팀원이 고친 제목"
-    again = {**base, "title": "담당자가 고친 제목", "due_date": "2026-12-09"}
+    again = {**base, "title": "담당자가 고친 제목", "responsible_agency": "기획재정부"}
     again["version"] = response.context["form"]["version"].value()
     assert owner_client.post(url, again).status_code == 302
     saved = Milestone.objects.get(pk=milestone.pk)
-    assert (saved.title, saved.due_date) == ("담당자가 고친 제목", dt.date(2026, 12, 9))
+    assert (saved.title, saved.responsible_agency) == ("담당자가 고친 제목", "기획재정부")
 
 
 def test_a_stale_one_click_action_changes_nothing(client, owner, milestone):
