@@ -14,7 +14,7 @@ end unless --keep) and Redis database 5 (flushed; no other database is touched).
 (b) End to end: 10,000 people each owning one milestone due in seven days (a policy that sends at 00:00,
     so the run does not depend on the hour): plan them into 10,000 outbox e-mails, then 110 dispatch_outbox
     tasks (100 rows each) through Redis to one worker with two processes (``celery -A tracker worker -c 2``),
-    sending to a recording SMTP server on loopback (tests/reliability/smtp_sink.py). Messages per second from
+    sending to a recording SMTP server on loopback (tests/smtp.py). Messages per second from
     the first task published to the last message accepted; duplicates and missing by Message-ID.
 
 Prints one table and writes it to bench/results/reminders-<date>.md.
@@ -182,8 +182,8 @@ def e2e_people(today: dt.date) -> None:
     ReminderPolicy.objects.update_or_create(pk=1, defaults={"send_hour": 0, "shift_to_working_day": False})
 
 
-def start_worker(sink_port: int) -> subprocess.Popen:
-    env = {**os.environ, "EMAIL_URL": f"smtp://127.0.0.1:{sink_port}", "LOG_LEVEL": "INFO", "CONN_MAX_AGE": "60"}
+def start_worker(smtp_port: int) -> subprocess.Popen:
+    env = {**os.environ, "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}", "LOG_LEVEL": "INFO", "CONN_MAX_AGE": "60"}
     log_path = VAR_DIR / "worker.log"
     log_path.unlink(missing_ok=True)
     with log_path.open("ab") as log:
@@ -230,7 +230,7 @@ def end_to_end() -> list[dict]:
     from notifications.models import OutboxMessage
     from notifications.reminders import reminders_plan
     from notifications.tasks import dispatch_outbox
-    from tests.reliability.smtp_sink import SmtpSink
+    from tests.smtp import SmtpServer
     from tracker.dates import seoul_today
 
     fresh_database()
@@ -249,13 +249,13 @@ def end_to_end() -> list[dict]:
             "outcome": f"{plan_result.recorded:,} reminders, {len(expected):,} e-mails pending",
         }
     ]
-    with SmtpSink() as sink:
-        worker = start_worker(sink.port)
+    with SmtpServer() as smtp_server:
+        worker = start_worker(smtp_server.port)
         try:
             started = time.perf_counter()
             for _ in range(DISPATCH_TASKS):
                 dispatch_outbox.apply_async(kwargs={"limit": DISPATCH_LIMIT})
-            wait_until(lambda: len(sink.delivered()) >= len(expected), timeout=900, what="every e-mail to arrive")
+            smtp_server.wait_for_deliveries(len(expected), timeout=900)
             elapsed = time.perf_counter() - started
             wait_until(lambda: broker.llen("celery") == 0 and not broker.hlen("unacked"), timeout=120, what="idle")
             time.sleep(1)  # anything still in flight would show up now
@@ -267,7 +267,7 @@ def end_to_end() -> list[dict]:
                 os.killpg(worker.pid, signal.SIGKILL)
                 worker.wait(timeout=10)
             broker.flushdb()
-    counts = sink.delivered_counts()
+    counts = smtp_server.deliveries_by_message_id()
     duplicates = sum(n - 1 for n in counts.values() if n > 1)
     missing = len(expected - set(counts))
     unexpected = len(set(counts) - expected)

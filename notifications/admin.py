@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from notifications.feeds import calendar_feed_rotate
@@ -13,6 +14,7 @@ from notifications.models import (
     ReminderPolicy,
 )
 from notifications.outbox import outbox_resend
+from notifications.reminders import reminder_email_preview
 
 
 @admin.register(ReminderPolicy)
@@ -83,6 +85,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         "subject",
         "body_text",
         "body_html",
+        "preview",
         "headers",
         "message_id",
         "status",
@@ -100,6 +103,16 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    @admin.display(description=_("미리보기 (지금 보낸다면)"))
+    def preview(self, message: OutboxMessage) -> str:
+        """A reminder e-mail is written when it is sent; until then the admin shows what it would say now."""
+        if message.kind != OutboxMessage.Kind.REMINDER or message.status != OutboxMessage.Status.PENDING:
+            return "-"
+        written = reminder_email_preview(message.pk)
+        if written is None:
+            return _("알릴 항목이 남지 않아 보내지 않습니다.")
+        return format_html("<strong>{}</strong><pre>{}</pre>", written.subject, written.body_text)
 
     @admin.action(description=_("선택한 실패·취소 메시지를 다시 보내기"))
     def resend(self, request, queryset):

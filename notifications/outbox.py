@@ -24,13 +24,18 @@ from django.utils.translation import gettext as _
 
 from notifications.emails import build_email
 from notifications.models import OutboxMessage, Reminder
-from notifications.reminders import STILL_APPLIES, messages_rerender
+from notifications.reminders import STILL_APPLIES, messages_render
 
 logger = logging.getLogger(__name__)
 
 LEASE = dt.timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = dt.timedelta(hours=1)
+# Rows claimed together: one claim, one render, one SMTP connection. Small enough that a batch sent to a slow
+# server (EMAIL_TIMEOUT each) stays well inside its lease.
+CLAIM_BATCH = 10
+# Errors that say the server itself cannot be reached, not that it refused one message.
+UNREACHABLE = (ConnectionError, TimeoutError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)
 
 
 class TemporaryFailure(Exception):
@@ -97,28 +102,34 @@ def outbox_recover_expired_leases(*, now: dt.datetime) -> tuple[int, int]:
     return recovered, flagged
 
 
-def _claim_next(*, now: dt.datetime) -> OutboxMessage | None:
-    while True:
-        with transaction.atomic():
-            candidate = (
-                OutboxMessage.objects.select_for_update(skip_locked=True)
-                .filter(status=OutboxMessage.Status.PENDING, not_before__lte=now)
-                .order_by("not_before", "pk")
-                .values_list("pk", flat=True)
-                .first()
-            )
-            if candidate is None:
-                return None
-            token = uuid.uuid4()
-            won = OutboxMessage.objects.filter(pk=candidate, status=OutboxMessage.Status.PENDING).update(
-                status=OutboxMessage.Status.SENDING,
-                claim_token=token,
-                lease_expires_at=timezone.now() + LEASE,  # the real clock, even when dispatching "as of" a date
-                smtp_started_at=None,
-                attempts=F("attempts") + 1,
-            )
-        if won:
-            return OutboxMessage.objects.select_related("recipient__notification_preference").get(pk=candidate)
+def _claim_batch(*, now: dt.datetime, size: int) -> list[OutboxMessage]:
+    """Claim up to ``size`` due rows at once (skipping rows another sender or the planner holds)."""
+    with transaction.atomic():
+        candidates = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(status=OutboxMessage.Status.PENDING, not_before__lte=now)
+            .order_by("not_before", "pk")
+            .values_list("pk", flat=True)[:size]
+        )
+        if not candidates:
+            return []
+        token = uuid.uuid4()
+        OutboxMessage.objects.filter(pk__in=candidates, status=OutboxMessage.Status.PENDING).update(
+            status=OutboxMessage.Status.SENDING,
+            claim_token=token,
+            lease_expires_at=timezone.now() + LEASE,  # the real clock, even when dispatching "as of" a date
+            smtp_started_at=None,
+            attempts=F("attempts") + 1,
+        )
+    return _claimed(token)
+
+
+def _claimed(token: uuid.UUID) -> list[OutboxMessage]:
+    return list(
+        OutboxMessage.objects.filter(status=OutboxMessage.Status.SENDING, claim_token=token)
+        .select_related("recipient__notification_preference")
+        .order_by("not_before", "pk")
+    )
 
 
 def _held(message: OutboxMessage):
@@ -138,37 +149,39 @@ def _declined_because(message: OutboxMessage) -> str:
     return ""
 
 
-def _deliver(message: OutboxMessage, *, connection, result: DispatchResult) -> None:
-    if reason := _declined_because(message):
-        if _held(message).update(
+def _prepare(batch: list[OutboxMessage], *, result: DispatchResult) -> list[OutboxMessage]:
+    """Drop what must not go (recipient declined since), then write the reminder e-mails from what still applies:
+    a milestone closed or moved since it was queued drops out, and an e-mail left with nothing is cancelled."""
+    for message in batch:
+        if (reason := _declined_because(message)) and _held(message).update(
             status=OutboxMessage.Status.CANCELLED, claim_token=None, lease_expires_at=None, last_error=reason
         ):
             Reminder.objects.filter(message=message, status=Reminder.Status.PENDING).update(
                 status=Reminder.Status.CANCELLED
             )
             result.cancelled += 1
-        return
-    stale = Reminder.objects.filter(message_id=message.pk, status=Reminder.Status.PENDING).exclude(STILL_APPLIES)
-    if message.kind == OutboxMessage.Kind.REMINDER and stale.exists():
-        # A milestone closed or moved since the e-mail was written drops out; with nothing left, nothing is sent.
-        messages_rerender(message_ids={message.pk}, status=OutboxMessage.Status.SENDING)
-        token = message.claim_token
-        message = OutboxMessage.objects.select_related("recipient__notification_preference").get(pk=message.pk)
-        if message.status == OutboxMessage.Status.CANCELLED:
-            result.cancelled += 1
-            return
-        if message.claim_token != token:
-            return
-    now = timezone.now()
-    if not _held(message).update(smtp_started_at=now):
-        return  # the claim was lost (lease expired and recovered elsewhere): do not send
+    reminders = {m.pk for m in batch if m.kind == OutboxMessage.Kind.REMINDER}
+    if reminders:
+        messages_render(message_ids=reminders, status=OutboxMessage.Status.SENDING)
+    token = batch[0].claim_token
+    result.cancelled += OutboxMessage.objects.filter(
+        pk__in=reminders, status=OutboxMessage.Status.CANCELLED, claim_token=token
+    ).update(claim_token=None, lease_expires_at=None)
+    return _claimed(token)
+
+
+def _deliver(message: OutboxMessage, *, connection, result: DispatchResult) -> bool:
+    """Send one claimed e-mail; False when the SMTP server could not be reached (stop the batch)."""
+    if not _held(message).update(smtp_started_at=timezone.now()):
+        return True  # the claim was lost (lease expired and recovered elsewhere): do not send
     try:
+        connection.open()  # no-op while the connection of this dispatch is open
         build_email(message, connection=connection).send()
     except Exception as error:  # noqa: BLE001 - classify() re-raises what is not an e-mail error
         failure = classify(error)
         _record_failure(message, failure, result=result)
         connection.close()
-        return
+        return not isinstance(error, UNREACHABLE)
     finished = _held(message).update(
         status=OutboxMessage.Status.SENT, sent_at=timezone.now(), claim_token=None, lease_expires_at=None, last_error=""
     )
@@ -177,6 +190,7 @@ def _deliver(message: OutboxMessage, *, connection, result: DispatchResult) -> N
             status=Reminder.Status.SENT
         )
         result.sent += 1
+    return True
 
 
 def _record_failure(message: OutboxMessage, failure: Exception, *, result: DispatchResult) -> None:
@@ -204,17 +218,32 @@ def _record_failure(message: OutboxMessage, failure: Exception, *, result: Dispa
         logger.error("outbox: %s failed: %s", message.key, failure)
 
 
+def _release(messages: list[OutboxMessage]) -> None:
+    """Hand claimed rows that were not tried back to the queue, as if never claimed."""
+    for message in messages:
+        _held(message).filter(smtp_started_at=None).update(
+            status=OutboxMessage.Status.PENDING, claim_token=None, lease_expires_at=None, attempts=F("attempts") - 1
+        )
+
+
 def outbox_dispatch(*, limit: int = 500, now: dt.datetime | None = None) -> DispatchResult:
-    """Send what is due, one claimed row at a time, at most ``limit`` rows per call."""
+    """Send what is due, at most ``limit`` rows per call, claimed in small batches over one SMTP connection."""
     result = DispatchResult()
     result.recovered, result.flagged = outbox_recover_expired_leases(now=timezone.now())
     connection = get_connection(fail_silently=False)
+    left = limit
     try:
-        for _count in range(limit):
-            message = _claim_next(now=now or timezone.now())
-            if message is None:
+        while left > 0:
+            batch = _claim_batch(now=now or timezone.now(), size=min(CLAIM_BATCH, left))
+            if not batch:
                 break
-            _deliver(message, connection=connection, result=result)
+            left -= len(batch)
+            ready = _prepare(batch, result=result)
+            for position, message in enumerate(ready):
+                if not _deliver(message, connection=connection, result=result):
+                    # The server is unreachable: the rest of the batch waits for the next tick, not a timeout each.
+                    _release(ready[position + 1 :])
+                    return result
     finally:
         connection.close()
     return result

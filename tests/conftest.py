@@ -1,4 +1,5 @@
-"""Shared fixtures: an owner, a teammate and an outsider; and the real services some tests need.
+"""Shared fixtures: an owner, a teammate and an outsider; a loopback SMTP server; and the real services some
+tests need.
 
 A test that needs PostgreSQL or Redis skips with a reason on a laptop without them, and fails instead
 when CI is set, so that CI always exercises the real services.
@@ -7,6 +8,7 @@ when CI is set, so that CI always exercises the real services.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
@@ -14,6 +16,7 @@ from django.db import connection
 
 from projects import roles
 from tests.factories import CoreProjectFactory, UserFactory
+from tests.smtp import SmtpServer
 
 IN_CI = bool(os.environ.get("CI"))
 
@@ -47,6 +50,21 @@ def redis_url() -> str:
     """A real Redis server's URL (REDIS_URL=redis://...)."""
     require_service(bool(settings.REDIS_URL), "REDIS_URL is not set")
     return settings.REDIS_URL
+
+
+@pytest.fixture
+def smtp_server(settings) -> Iterator[SmtpServer]:
+    """A loopback SMTP server (tests/smtp.py), with Django's SMTP backend pointed at it for the test."""
+    with SmtpServer() as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = server.port
+        settings.EMAIL_HOST_USER = ""
+        settings.EMAIL_HOST_PASSWORD = ""
+        settings.EMAIL_USE_TLS = False
+        settings.EMAIL_USE_SSL = False
+        settings.EMAIL_TIMEOUT = 20
+        yield server
 
 
 @pytest.fixture

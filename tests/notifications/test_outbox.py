@@ -29,13 +29,7 @@ from projects import roles
 from projects.models import Milestone
 from tests.factories import MilestoneFactory, UserFactory
 from tests.notifications.helpers import dispatch_at, fast_password_hashing, plan_twice, seoul  # noqa: F401
-from tests.notifications.smtp import (  # noqa: F401 - smtp_server_fixture is the smtp_server fixture
-    accept_all,
-    free_port,
-    refuse_always,
-    refuse_share,
-    smtp_server_fixture,
-)
+from tests.smtp import accept_all, free_port, refuse_always, refuse_share
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +76,7 @@ def test_a_reminder_arrives_once_with_both_parts_its_message_id_and_one_click_he
     result = dispatch_at(DAY)
     assert (result.sent, result.retried, result.failed) == (1, 0, 0)
     smtp_server.assert_delivered_exactly_once({queued.message_id})
-    [received] = smtp_server.received
+    [received] = smtp_server.delivered
     assert received.rcpt_tos == ["owner@example.com"] and received.to == "owner@example.com"
     assert received.subject == "[부산 성장전략 TF] 마일스톤 1건 알림 (12/2)"
     assert received.message.get_content_type() == "multipart/alternative"
@@ -149,7 +143,7 @@ def test_temporary_refusals_are_retried_with_backoff_until_each_message_arrives_
     assert sum(tries.values()) == len(expected) + len(smtp_server.refused)
     for row in OutboxMessage.objects.all():
         assert row.attempts == tries[row.message_id] and row.last_error == ""
-    assert OutboxMessage.objects.filter(attempts__gt=1).count() == len({m.message_id for m, _ in smtp_server.refused})
+    assert OutboxMessage.objects.filter(attempts__gt=1).count() == len({m.message_id for m in smtp_server.refused})
 
 
 def test_a_message_refused_temporarily_every_time_fails_after_the_last_attempt(queued, smtp_server):
@@ -161,7 +155,7 @@ def test_a_message_refused_temporarily_every_time_fails_after_the_last_attempt(q
     row = OutboxMessage.objects.get()
     assert (row.status, row.attempts, row.needs_attention) == ("failed", MAX_ATTEMPTS, False)
     assert "451" in row.last_error
-    assert len(smtp_server.refused) == MAX_ATTEMPTS and smtp_server.received == []
+    assert len(smtp_server.refused) == MAX_ATTEMPTS and smtp_server.delivered == []
 
 
 def test_a_temporary_refusal_of_the_recipient_is_retried(queued, smtp_server):
@@ -182,7 +176,7 @@ def test_a_permanent_refusal_fails_at_once_shows_in_the_admin_and_is_resent_only
     assert "550" in row.last_error and "no such user" in row.last_error
     for later in (DAY + dt.timedelta(hours=1), DAY + dt.timedelta(days=1)):
         dispatch_at(later)
-    assert len(smtp_server.refused) == 1 and smtp_server.received == []
+    assert len(smtp_server.refused) == 1 and smtp_server.delivered == []
 
     admin = Client()
     admin.force_login(superuser)
@@ -238,7 +232,7 @@ def test_a_title_cannot_add_recipients_or_headers(project, owner, smtp_server):
     MilestoneFactory(project=project, owner=owner, title="제출\r\nBcc: x@example.com", due_date=D("2026-11-26"))
     plan_twice(seoul("2026-11-25", 10))
     dispatch_at(seoul("2026-11-25", 10))
-    [received] = smtp_server.received
+    [received] = smtp_server.delivered
     smtp_server.assert_delivered_exactly_once({OutboxMessage.objects.get().message_id})
     assert received.rcpt_tos == ["owner@example.com"]
     assert received.header("Bcc") is None and received.header("Cc") is None
@@ -265,7 +259,7 @@ def test_a_row_with_a_newline_in_a_header_fails_instead_of_being_sent(owner, smt
         )
     assert dispatch_at(DAY).failed == 2
     assert set(OutboxMessage.objects.values_list("status", flat=True)) == {"failed"}
-    assert smtp_server.received == [] and smtp_server.refused == []
+    assert smtp_server.delivered == [] and smtp_server.refused == []
 
 
 # A worker that dies -----------------------------------------------------------------------------------------
@@ -285,7 +279,7 @@ def test_a_worker_killed_right_after_claiming_leaves_a_row_that_is_sent_once_aft
     assert (row.status, row.smtp_started_at, row.lease_expires_at) == ("sending", None, DAY + LEASE)
 
     dispatch_at(DAY + LEASE - dt.timedelta(seconds=1))  # still leased: nobody else may touch it
-    assert OutboxMessage.objects.get().status == "sending" and smtp_server.received == []
+    assert OutboxMessage.objects.get().status == "sending" and smtp_server.delivered == []
     result = dispatch_at(DAY + LEASE + dt.timedelta(seconds=1))
     assert (result.recovered, result.sent) == (1, 1)
     dispatch_at(DAY + dt.timedelta(hours=1))
@@ -342,7 +336,7 @@ def test_a_row_left_sending_after_smtp_began_is_flagged_and_not_sent(queued, smt
     dispatch_at(DAY + dt.timedelta(days=1))
     row = OutboxMessage.objects.get()
     assert (row.status, row.needs_attention) == ("failed", True)
-    assert smtp_server.received == []
+    assert smtp_server.delivered == []
 
 
 def test_a_dispatch_for_a_future_date_still_leases_from_the_real_clock(project, owner, smtp_server, monkeypatch):
@@ -368,7 +362,7 @@ def test_a_dispatch_for_a_future_date_still_leases_from_the_real_clock(project, 
 @pytest.fixture
 def delivered(queued, smtp_server):
     dispatch_at(DAY)
-    [received] = smtp_server.received
+    [received] = smtp_server.delivered
     return received
 
 
@@ -485,7 +479,7 @@ def test_a_recipient_who_chose_english_gets_the_email_in_english(milestone, owne
     NotificationPreference.objects.create(user=owner, language="en")
     plan_twice(DAY)
     dispatch_at(DAY)
-    [received] = smtp_server.received
+    [received] = smtp_server.delivered
     for korean, text in english.items():
         assert korean not in received.subject + received.text + received.html, korean
         assert text in received.subject + received.text and text in received.subject + received.html, text
@@ -531,7 +525,7 @@ def test_an_email_queued_before_a_one_click_unsubscribe_is_not_sent(project, own
     MilestoneFactory(project=project, owner=owner, title="내일 마감", due_date=D("2026-11-26"))
     plan_twice(seoul("2026-11-25", 10))
     dispatch_at(seoul("2026-11-25", 10))
-    [first] = smtp_server.received
+    [first] = smtp_server.delivered
     MilestoneFactory(project=project, owner=owner, title="새로 등록", due_date=D("2026-12-02"))
     plan_twice(seoul("2026-11-25", 15))  # waits in tomorrow's e-mail
     with time_machine.travel(seoul("2026-11-25", 20), tick=False):

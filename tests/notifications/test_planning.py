@@ -16,12 +16,11 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from notifications.models import NotificationPreference, OutboxMessage, Reminder, ReminderPolicy
-from notifications.reminders import Due, reminder_due
+from notifications.reminders import Due, reminder_due, reminder_email_preview
 from projects import roles, services
 from projects.models import Milestone
 from tests.factories import CoreProjectFactory, MilestoneFactory, StrategyFactory, TaskFactory, UserFactory
 from tests.notifications.helpers import dispatch_at, fast_password_hashing, plan_twice, seoul, thresholds  # noqa: F401
-from tests.notifications.smtp import smtp_server_fixture  # noqa: F401 - the smtp_server fixture
 from tracker.dates import SEOUL
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +49,11 @@ def sweep(first_day: str, last_day: str, hour: int = 9, minute: int = 30) -> dic
             recorded[day] = items
         day += dt.timedelta(days=1)
     return recorded
+
+
+def written(message: OutboxMessage) -> OutboxMessage:
+    """A queued e-mail as the dispatcher would write it now (it is written when it is sent)."""
+    return reminder_email_preview(message.pk)
 
 
 @pytest.fixture
@@ -83,7 +87,7 @@ def test_the_d7_reminder_comes_at_nine_seoul_exactly_once(due_dec_9, owner, mail
     message = OutboxMessage.objects.get(key__endswith="2026-12-02")
     assert reminder.message == message and message.recipient == owner
     assert message.not_before == seoul("2026-12-02", 9)
-    assert "[D-7] 국비 신청서 제출" in message.body_text
+    assert "[D-7] 국비 신청서 제출" in written(message).body_text
 
     plan_twice(seoul("2026-12-02", 9, 30))  # later ticks the same day add nothing
     assert Reminder.objects.filter(milestone=due_dec_9, threshold=7).count() == 1
@@ -153,12 +157,12 @@ def test_one_email_per_person_per_day_lists_all_their_items_most_urgent_first(pr
     result = plan_twice(seoul("2026-11-25", 10))
     assert (result.recorded, result.messages) == (3, 2)
 
-    mine = OutboxMessage.objects.get(recipient=owner)
+    mine = written(OutboxMessage.objects.get(recipient=owner))
     assert mine.key == f"reminders:{owner.pk}:2026-11-25" and mine.to_email == "owner@example.com"
     assert mine.body_text.index("[D-1] 내일 마감") < mine.body_text.index("[D-7] 일주일 뒤 마감")
     assert "팀원 마감" not in mine.body_text
     assert "마일스톤 2건 알림" in mine.subject
-    theirs = OutboxMessage.objects.get(recipient=teammate)
+    theirs = written(OutboxMessage.objects.get(recipient=teammate))
     assert "[D-1] 팀원 마감" in theirs.body_text and "내일 마감" not in theirs.body_text
 
     dispatch_at(seoul("2026-11-25", 10))
@@ -218,7 +222,7 @@ def test_a_changed_due_date_cancels_the_queued_reminder_and_re_arms_for_the_new_
     todays = OutboxMessage.objects.get(key=f"reminders:{owner.pk}:2026-12-02")
     # the day's e-mail had not gone out: it now carries the new date's reminder instead of the old one
     assert todays.status == "pending" and rows[D("2026-12-04"), 3].message == todays
-    assert "2026-12-04" in todays.body_text and "2026-12-09" not in todays.body_text
+    assert "2026-12-04" in written(todays).body_text and "2026-12-09" not in written(todays).body_text
 
 
 def test_a_changed_due_date_after_the_email_went_out_re_arms_in_the_next_days_email(due_dec_9, owner, mailoutbox):
@@ -267,13 +271,13 @@ def test_a_milestone_achieved_after_its_reminder_was_queued_is_not_sent(due_dec_
 
     result = dispatch_at(seoul("2026-12-02", 10, 2))  # no planner tick in between: the dispatcher checks
     assert (result.sent, result.cancelled) == (0, 1)
-    assert smtp_server.received == [] and smtp_server.refused == []
+    assert smtp_server.delivered == [] and smtp_server.refused == []
     message.refresh_from_db()
     assert message.status == "cancelled" and message.sent_at is None
     plan_twice(seoul("2026-12-02", 10, 5))
     assert Reminder.objects.get().status == "cancelled"
     dispatch_at(seoul("2026-12-03", 10))
-    assert smtp_server.received == []
+    assert smtp_server.delivered == []
 
 
 def test_a_milestone_achieved_before_the_next_tick_is_cancelled_by_the_planner(due_dec_9, owner, smtp_server):
@@ -283,16 +287,16 @@ def test_a_milestone_achieved_before_the_next_tick_is_cancelled_by_the_planner(d
     assert result.cancelled == 1
     assert Reminder.objects.get().status == "cancelled" and OutboxMessage.objects.get().status == "cancelled"
     dispatch_at(seoul("2026-12-02", 10, 3))
-    assert smtp_server.received == []
+    assert smtp_server.delivered == []
 
 
 def test_an_email_with_two_items_loses_only_the_achieved_one(due_dec_9, project, owner, smtp_server):
     other = MilestoneFactory(project=project, owner=owner, title="협약 체결", due_date=D("2026-12-03"))
     plan_twice(seoul("2026-12-02", 10))
-    assert "국비 신청서 제출" in OutboxMessage.objects.get().body_text
+    assert "국비 신청서 제출" in written(OutboxMessage.objects.get()).body_text
     _achieve(due_dec_9, owner, at=seoul("2026-12-02", 10, 1))
     dispatch_at(seoul("2026-12-02", 10, 2))
-    [received] = smtp_server.received
+    [received] = smtp_server.delivered
     assert "협약 체결" in received.text and "국비 신청서 제출" not in received.text
     assert "국비 신청서 제출" not in received.html
     assert "마일스톤 1건 알림" in received.subject
@@ -379,7 +383,7 @@ def test_thresholds_are_worked_out_in_seoul_when_the_server_clock_is_utc(project
     assert (thresholds(tomorrow), thresholds(day_after), thresholds(next_week)) == ([3], [3], [14])
     message = OutboxMessage.objects.get()
     assert message.key == f"reminders:{owner.pk}:2026-11-25"  # the Seoul day, not the UTC one
-    assert "[D-1] 26일 마감" in message.body_text and "[D-2] 27일 마감" in message.body_text
+    assert "[D-1] 26일 마감" in written(message).body_text and "[D-2] 27일 마감" in written(message).body_text
 
     plan_twice(dt.datetime(2026, 11, 24, 23, 59, tzinfo=dt.UTC))  # 08:59 in Seoul
     assert (thresholds(tomorrow), thresholds(next_week)) == ([3], [14])
@@ -464,7 +468,7 @@ def test_send_reminders_dry_run_prints_and_records_nothing_then_sends_once(proje
         assert f"owner@example.com: [D-7] {project.code} 공모 제안서 (2026-12-15)" in out.getvalue()
         assert "보낼 알림 1건 (dry-run" in out.getvalue()
         assert not Reminder.objects.exists() and not OutboxMessage.objects.exists()
-        assert smtp_server.received == []
+        assert smtp_server.delivered == []
 
         for _run in range(2):
             call_command("send_reminders", "--date", "2026-12-08", stdout=io.StringIO())
@@ -473,7 +477,7 @@ def test_send_reminders_dry_run_prints_and_records_nothing_then_sends_once(proje
     message = OutboxMessage.objects.get()
     assert message.status == "sent"
     smtp_server.assert_delivered_exactly_once({message.message_id})
-    assert "[D-7] 공모 제안서" in smtp_server.received[0].text
+    assert "[D-7] 공모 제안서" in smtp_server.delivered[0].text
 
 
 def test_send_reminders_refuses_a_malformed_date(db):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from email.header import decode_header, make_header
 from urllib.parse import urlsplit
 
 import pytest
@@ -22,6 +21,7 @@ from notifications.reminders import reminder_due, reminders_plan
 from projects import roles, services
 from projects.models import Milestone
 from tests.factories import CoreProjectFactory, MilestoneFactory, StrategyFactory, TaskFactory, UserFactory
+from tests.smtp import accept_all, refuse_always, refuse_share
 from tracker.dates import SEOUL
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +73,7 @@ def test_a_milestone_created_late_gets_only_the_nearest_threshold(project, owner
     assert thresholds(late) == [7]
 
 
-def test_after_26_hours_without_a_scheduler_only_the_nearest_threshold_is_sent(project, owner, smtp):
+def test_after_26_hours_without_a_scheduler_only_the_nearest_threshold_is_sent(project, owner, smtp_server):
     friday = MilestoneFactory(project=project, owner=owner, due_date=dt.date(2026, 12, 11))
     plan_twice(seoul("2026-12-09", 8))  # Wednesday: D-3 (12-08) is the nearest
     dispatch(seoul("2026-12-09", 8))
@@ -81,20 +81,20 @@ def test_after_26_hours_without_a_scheduler_only_the_nearest_threshold_is_sent(p
     plan_twice(seoul("2026-12-10", 10))
     dispatch(seoul("2026-12-10", 10))
     assert thresholds(friday) == [1, 3]
-    assert len(smtp.received) == 2
+    assert len(smtp_server.delivered) == 2
     plan_twice(seoul("2026-12-14", 10))  # the scheduler was down over the deadline: only D-day, once
     assert thresholds(friday) == [0, 1, 3]
 
 
-def test_one_email_a_day_lists_all_of_a_persons_items_most_urgent_first(project, owner, teammate, smtp):
+def test_one_email_a_day_lists_all_of_a_persons_items_most_urgent_first(project, owner, teammate, smtp_server):
     MilestoneFactory(project=project, owner=owner, title="일주일 뒤", due_date=dt.date(2026, 12, 2))
     MilestoneFactory(project=project, owner=owner, title="내일", due_date=dt.date(2026, 11, 26))
     MilestoneFactory(project=project, owner=teammate, title="팀원 것", due_date=dt.date(2026, 11, 26))
     plan_twice(seoul("2026-11-25"))
     dispatch(seoul("2026-11-25"))
-    by_person = {item.rcpt_tos[0]: item.message for item in smtp.received}
+    by_person = {item.rcpt_tos[0]: item.text for item in smtp_server.delivered}
     assert sorted(by_person) == ["owner@example.com", "teammate@example.com"]
-    text = by_person["owner@example.com"].get_payload()[0].get_payload(decode=True).decode()
+    text = by_person["owner@example.com"]
     assert text.index("[D-1] 내일") < text.index("[D-7] 일주일 뒤")
     assert "팀원 것" not in text
 
@@ -116,7 +116,7 @@ def test_a_changed_due_date_re_arms_its_reminders(due_dec_9, owner):
     assert reminders.get(due_date=dt.date(2026, 12, 9)).status in ("sent", "cancelled")
 
 
-def test_a_milestone_achieved_after_its_reminder_was_queued_is_not_sent(due_dec_9, owner, smtp):
+def test_a_milestone_achieved_after_its_reminder_was_queued_is_not_sent(due_dec_9, owner, smtp_server):
     plan_twice(seoul("2026-12-02", 10))
     assert OutboxMessage.objects.get().status == "pending"
     with time_machine.travel(seoul("2026-12-02", 10, 1), tick=False):
@@ -124,7 +124,7 @@ def test_a_milestone_achieved_after_its_reminder_was_queued_is_not_sent(due_dec_
             milestone_id=due_dec_9.pk, user=owner, expected_version=due_dec_9.version, status="achieved"
         )
     dispatch(seoul("2026-12-02", 10, 2))
-    assert smtp.received == []
+    assert smtp_server.delivered == []
     assert OutboxMessage.objects.get().status == "cancelled"
     assert Reminder.objects.get().status != "sent"
 
@@ -141,12 +141,12 @@ def test_days_off_move_to_the_previous_working_day():
     assert reminder_due(due_date=dt.date(2026, 9, 28), policy=policy, now=seoul("2026-09-23", 9)).threshold == 7
 
 
-def test_a_reminder_falling_on_chuseok_goes_out_the_day_before_the_holidays(project, owner, smtp):
+def test_a_reminder_falling_on_chuseok_goes_out_the_day_before_the_holidays(project, owner, smtp_server):
     MilestoneFactory(project=project, owner=owner, due_date=dt.date(2026, 9, 28))
     plan_twice(seoul("2026-09-23", 9, 5))
     dispatch(seoul("2026-09-23", 9, 5))
     assert Reminder.objects.get().threshold == 1
-    assert len(smtp.received) == 1
+    assert len(smtp_server.delivered) == 1
 
 
 def test_thresholds_are_counted_in_seoul_when_the_server_clock_is_utc(project, owner):
@@ -179,28 +179,29 @@ def test_nobody_is_nagged_who_said_no_or_cannot_be_reached(project, owner, teamm
     assert not Reminder.objects.exists()
 
 
-def test_a_title_cannot_inject_headers(project, owner, smtp):
+def test_a_title_cannot_inject_headers(project, owner, smtp_server):
     MilestoneFactory(project=project, owner=owner, title="제출\r\nBcc: x@example.com", due_date=dt.date(2026, 11, 26))
     plan_twice(seoul("2026-11-25"))
     dispatch(seoul("2026-11-25"))
-    [received] = smtp.received
+    [received] = smtp_server.delivered
     assert received.rcpt_tos == ["owner@example.com"]
-    assert received.message["Bcc"] is None
-    assert "\n" not in str(make_header(decode_header(received.message["Subject"])))
+    assert received.header("Bcc") is None
+    assert "\n" not in received.subject
 
 
-def test_the_reminder_email_has_both_parts_a_fixed_message_id_and_one_click_links(due_dec_9, owner, smtp):
+def test_the_reminder_email_has_both_parts_a_fixed_message_id_and_one_click_links(due_dec_9, owner, smtp_server):
     plan_twice(seoul("2026-12-02"))
     dispatch(seoul("2026-12-02"))
-    [received] = smtp.received
+    [received] = smtp_server.delivered
     row = OutboxMessage.objects.get()
     assert received.message_id == row.message_id and row.status == "sent" and row.sent_at
-    unsubscribe_header = "".join(received.message["List-Unsubscribe"].split())
-    assert unsubscribe_header.startswith("<http") and received.message["List-Unsubscribe-Post"]
-    text, html = (part.get_payload(decode=True).decode() for part in received.message.get_payload())
+    unsubscribe_header = "".join(received.header("List-Unsubscribe").split())
+    assert unsubscribe_header.startswith("<http") and received.header("List-Unsubscribe-Post")
+    assert [part.get_content_type() for part in received.message.iter_parts()] == ["text/plain", "text/html"]
+    text, html = received.text, received.html
     assert "[D-7] 국비 신청서 제출" in text and "D-7" in html and "제출 완료로 표시" in html
     dispatch(seoul("2026-12-02", 11))
-    assert len(smtp.received) == 1
+    assert len(smtp_server.delivered) == 1
 
     # the signed "mark submitted" link: GET asks, POST acts through the service, as the recipient
     path = urlsplit(re.search(r"(http\S+/n/m/\S+/submit/)", text).group(1)).path
@@ -260,22 +261,22 @@ def _many(project, owner, count: int) -> None:
         MilestoneFactory(project=project, owner=user, due_date=dt.date(2026, 11, 26))
 
 
-def test_temporary_failures_are_retried_until_every_message_arrives_once(project, owner, smtp):
+def test_temporary_failures_are_retried_until_every_message_arrives_once(project, owner, smtp_server):
     _many(project, owner, 10)
-    smtp.refuse = lambda n: "451 4.3.0 try again later" if n % 3 == 0 else None
+    smtp_server.policy = refuse_share(1 / 3, "451 4.3.0 try again later")  # every third DATA command
     plan_twice(seoul("2026-11-25"))
     moment = seoul("2026-11-25")
     for _ in range(12):
         dispatch(moment)
         moment += dt.timedelta(minutes=70)
-    ids = smtp.message_ids()
-    assert len(ids) == len(set(ids)) == 10
-    assert set(ids) == set(OutboxMessage.objects.values_list("message_id", flat=True))
+    expected = set(OutboxMessage.objects.values_list("message_id", flat=True))
+    assert len(expected) == 10
+    smtp_server.assert_delivered_exactly_once(expected)
     assert OutboxMessage.objects.filter(attempts__gt=1).exists()
 
 
-def test_a_permanent_failure_fails_at_once_is_visible_and_resent_only_on_purpose(due_dec_9, smtp, superuser):
-    smtp.refuse = lambda n: "550 5.1.1 no such user"
+def test_a_permanent_failure_fails_at_once_is_visible_and_resent_only_on_purpose(due_dec_9, smtp_server, superuser):
+    smtp_server.policy = refuse_always("550 5.1.1 no such user")
     plan_twice(seoul("2026-12-02"))
     dispatch(seoul("2026-12-02"))
     dispatch(seoul("2026-12-03"))
@@ -285,13 +286,13 @@ def test_a_permanent_failure_fails_at_once_is_visible_and_resent_only_on_purpose
     admin.force_login(superuser)
     changelist = reverse("admin:notifications_outboxmessage_changelist")
     assert row.key in admin.get(changelist, {"status__exact": "failed"}).content.decode()
-    smtp.refuse = lambda n: None
+    smtp_server.policy = accept_all
     admin.post(changelist, {"action": "resend", "_selected_action": [row.pk]})
     dispatch(seoul("2026-12-03", 11))
-    assert smtp.message_ids() == [row.message_id]
+    smtp_server.assert_delivered_exactly_once({row.message_id})
 
 
-def test_a_lease_that_expired_before_smtp_began_is_sent_once(due_dec_9, smtp):
+def test_a_lease_that_expired_before_smtp_began_is_sent_once(due_dec_9, smtp_server):
     plan_twice(seoul("2026-12-02"))
     claimed_at = seoul("2026-12-02", 10, 1)
     # a worker claimed the row and died before talking to the SMTP server
@@ -299,12 +300,12 @@ def test_a_lease_that_expired_before_smtp_began_is_sent_once(due_dec_9, smtp):
         status="sending", claim_token="6f1c8d4e-0000-4000-8000-000000000001", lease_expires_at=claimed_at + LEASE
     )
     dispatch(claimed_at + dt.timedelta(minutes=1))
-    assert smtp.received == []  # still leased: nobody else may send it
+    assert smtp_server.delivered == []  # still leased: nobody else may send it
     dispatch(claimed_at + LEASE + dt.timedelta(minutes=1))
-    assert len(smtp.received) == 1 and OutboxMessage.objects.get().status == "sent"
+    assert len(smtp_server.delivered) == 1 and OutboxMessage.objects.get().status == "sent"
 
 
-def test_a_lease_that_expired_during_smtp_is_flagged_never_sent_twice(due_dec_9, smtp):
+def test_a_lease_that_expired_during_smtp_is_flagged_never_sent_twice(due_dec_9, smtp_server):
     plan_twice(seoul("2026-12-02"))
     claimed_at = seoul("2026-12-02", 10, 1)
     OutboxMessage.objects.update(
@@ -317,4 +318,4 @@ def test_a_lease_that_expired_during_smtp_is_flagged_never_sent_twice(due_dec_9,
     dispatch(claimed_at + LEASE + dt.timedelta(hours=2))
     row = OutboxMessage.objects.get()
     assert (row.status, row.needs_attention) == ("failed", True)
-    assert smtp.received == []
+    assert smtp_server.delivered == []

@@ -1,5 +1,6 @@
-"""Fixtures for the delivery reliability suite: committed data in PostgreSQL shared with real workers, a
-recording SMTP server, Celery workers (in this process or as child processes) and a Redis server of our own.
+"""Fixtures for the delivery reliability suite: committed data in PostgreSQL shared with real workers, Celery
+workers (in this process or as child processes) that send to the ``smtp_server`` fixture (tests/conftest.py), and
+a Redis server of our own.
 
 Every test here needs PostgreSQL (workers in other threads and processes must see committed rows) and Redis;
 on a laptop without them the tests skip, under CI they fail (tests/conftest.py: require_service).
@@ -31,7 +32,7 @@ from django.db import connection
 from notifications.models import OutboxMessage, ReminderPolicy
 from tests.conftest import require_service
 from tests.factories import CoreProjectFactory, MilestoneFactory, UserFactory
-from tests.reliability.smtp_sink import SmtpSink, free_port
+from tests.smtp import SmtpServer, free_port
 from tracker.celery import app
 
 WAIT = 60.0  # seconds: the longest any single wait in this suite may take before the test fails
@@ -43,17 +44,6 @@ def wait_for(condition: Callable[[], bool], *, timeout: float = WAIT, what: str,
         if time.monotonic() > deadline:
             raise TimeoutError(f"gave up after {timeout} s waiting for {what}")
         time.sleep(interval)
-
-
-def assert_delivered_exactly_once(sink: SmtpSink, expected: set[str]) -> None:
-    """Every expected Message-ID arrived exactly once, and nothing else did."""
-    counts = sink.delivered_counts()
-    duplicates = {message_id: n for message_id, n in counts.items() if n > 1}
-    missing = expected - set(counts)
-    unexpected = set(counts) - expected
-    assert not duplicates, f"delivered more than once: {duplicates}"
-    assert not missing, f"never delivered: {missing}"
-    assert not unexpected, f"delivered but not expected: {unexpected}"
 
 
 def outbox_ids(**filters) -> set[str]:
@@ -93,21 +83,6 @@ def sends_now(live_db) -> ReminderPolicy:
     so that tests driven by the real clock (workers call timezone.now()) do not depend on when they run."""
     ReminderPolicy.objects.update_or_create(pk=1, defaults={"send_hour": 0, "shift_to_working_day": False})
     return ReminderPolicy.current()
-
-
-@pytest.fixture
-def sink(settings) -> Iterator[SmtpSink]:
-    """The recording SMTP server, and this process's e-mail settings pointed at it."""
-    with SmtpSink() as server:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST = "127.0.0.1"
-        settings.EMAIL_PORT = server.port
-        settings.EMAIL_HOST_USER = ""
-        settings.EMAIL_HOST_PASSWORD = ""
-        settings.EMAIL_USE_TLS = False
-        settings.EMAIL_USE_SSL = False
-        settings.EMAIL_TIMEOUT = 20
-        yield server
 
 
 def broker_idle(client: redis.Redis, queue: str) -> bool:
@@ -154,7 +129,7 @@ def broker(redis_url) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture
-def inprocess_worker(live_db, task_queue, sink) -> Callable:
+def inprocess_worker(live_db, task_queue, smtp_server) -> Callable:
     """``with inprocess_worker(concurrency=2):`` a Celery worker in threads of this process, on task_queue."""
 
     def start(*, concurrency: int = 2):
@@ -241,7 +216,7 @@ def database_url() -> str:
 
 
 @pytest.fixture
-def worker_processes(live_db, sink, redis_url, tmp_path) -> Iterator[Callable[..., WorkerProcess]]:
+def worker_processes(live_db, smtp_server, redis_url, tmp_path) -> Iterator[Callable[..., WorkerProcess]]:
     """``worker_processes(queue=..., redis_url=..., pool=..., concurrency=...)`` starts a worker process with the
     environment a deployed worker has (DATABASE_URL, REDIS_URL, EMAIL_URL); all are killed when the test ends."""
     started: list[WorkerProcess] = []
@@ -257,7 +232,7 @@ def worker_processes(live_db, sink, redis_url, tmp_path) -> Iterator[Callable[..
             "DATABASE_URL": database_url(),
             "CONN_MAX_AGE": "0",
             "REDIS_URL": broker_url,
-            "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
+            "EMAIL_URL": f"smtp://127.0.0.1:{smtp_server.port}",
             "EMAIL_TIMEOUT": "20",
             "LOG_LEVEL": "INFO",
         }
@@ -349,5 +324,5 @@ def own_redis(redis_url, tmp_path) -> Iterator[RedisServer]:
         server.kill()
 
 
-def delivered_recipients(sink: SmtpSink) -> Counter[str]:
-    return Counter(address for offer in sink.delivered() for address in offer.recipients)
+def delivered_recipients(smtp_server: SmtpServer) -> Counter[str]:
+    return Counter(address for message in smtp_server.delivered for address in message.rcpt_tos)

@@ -1,0 +1,33 @@
+"""The outbox in the admin: a queued reminder e-mail is written when it is sent, so the admin previews it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from notifications.models import OutboxMessage
+from projects.models import Milestone
+from tests.factories import MilestoneFactory
+from tests.notifications.helpers import dispatch_at, plan_twice, seoul
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_admin_previews_a_queued_reminder_email_as_it_would_be_sent_now(project, owner, superuser, mailoutbox):
+    milestone = MilestoneFactory(project=project, owner=owner, title="국비 신청서 제출", due_date=dt.date(2026, 12, 2))
+    plan_twice(seoul("2026-11-25", 10))
+    message = OutboxMessage.objects.get()
+    admin = Client()
+    admin.force_login(superuser)
+    page = admin.get(reverse("admin:notifications_outboxmessage_change", args=[message.pk])).content.decode()
+    assert "미리보기" in page and "[D-7] 국비 신청서 제출" in page
+    assert message.body_text == ""  # nothing is written into the row until it is sent
+
+    Milestone.objects.filter(pk=milestone.pk).update(status=Milestone.Status.ACHIEVED, completed_on="2026-11-25")
+    page = admin.get(reverse("admin:notifications_outboxmessage_change", args=[message.pk])).content.decode()
+    assert "알릴 항목이 남지 않아 보내지 않습니다." in page
+    dispatch_at(seoul("2026-11-25", 10, 5))
+    assert mailoutbox == [] and OutboxMessage.objects.get().status == "cancelled"
