@@ -46,6 +46,7 @@ endif
 bench: setup
 	$(BIN)/python bench/portfolio.py
 	$(BIN)/python bench/reminders.py
+	$(BIN)/python bench/digest.py
 
 lint: setup
 	$(BIN)/ruff check .

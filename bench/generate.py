@@ -17,7 +17,7 @@ from projects import roles
 from projects.models import CoreProject, Department, Milestone, Plan, ProgressUpdate
 from projects.money import WON_PER_EOK
 from projects.services import plan_load_seed
-from tracker.dates import week_start
+from tracker.dates import SEOUL, week_start
 
 MILESTONES_PER_PROJECT = 10
 
@@ -100,4 +100,32 @@ def portfolio_generate(*, scale: int, today: dt.date, seed: int = 7) -> Plan:
         ],
         batch_size=5000,
     )
+    _history_generate(rng, today=today, users=users)
     return plan
+
+
+def _history_generate(rng: random.Random, *, today: dt.date, users: list) -> None:
+    """History as the app would have written it: every row created 60 days ago, and last week 5% of the open
+    milestones moved on (achieved, submitted or rescheduled) by their owners, so "as of" figures and the
+    week's changes have something to read."""
+    created = dt.datetime.combine(today - dt.timedelta(days=60), dt.time(9), tzinfo=SEOUL)
+    bulk_loaded = CoreProject.objects.exclude(pk__in=CoreProject.history.values("id"))  # the seed wrote its own
+    CoreProject.history.bulk_history_create(list(bulk_loaded), batch_size=5000, default_date=created)
+    milestones = list(Milestone.objects.exclude(pk__in=Milestone.history.values("id")))
+    Milestone.history.bulk_history_create(milestones, batch_size=5000, default_date=created)
+    last_monday = week_start(today) - dt.timedelta(days=7)
+    moved = [m for m in milestones if m.status in Milestone.OPEN_STATUSES and rng.random() < 0.05]
+    for milestone in moved:
+        change = rng.choice(("achieve", "submit", "reschedule"))
+        if change == "achieve":
+            milestone.status, milestone.completed_on = Milestone.Status.ACHIEVED, last_monday + dt.timedelta(days=2)
+        elif change == "submit":
+            milestone.status = Milestone.Status.SUBMITTED
+        else:
+            milestone.due_date += dt.timedelta(days=rng.choice((7, 14, 30)))
+        milestone.version += 1
+    Milestone.objects.bulk_update(moved, ["status", "completed_on", "due_date", "version"], batch_size=5000)
+    changed_at = dt.datetime.combine(last_monday + dt.timedelta(days=2), dt.time(15), tzinfo=SEOUL)
+    Milestone.history.bulk_history_create(
+        moved, batch_size=5000, update=True, default_date=changed_at, default_user=users[0]
+    )

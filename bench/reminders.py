@@ -9,8 +9,9 @@ end unless --keep) and Redis database 5 (flushed; no other database is touched).
 
 (a) Planning: the portfolio generator at ×10 and ×100 (bench/generate.py: 7,100 and 71,000 milestones, 50
     and 500 users), then ``reminders_plan`` twice at the same moment: the first pass records what is due and
-    renders the e-mails, the second is the steady tick beat runs every five minutes (nothing new). Wall time
-    and the number of SQL statements (counted with connection.execute_wrapper).
+    queues the e-mails (the dispatcher writes them when it sends them), the second is the steady tick beat
+    runs every five minutes (nothing new). Wall time and the number of SQL statements (counted with
+    connection.execute_wrapper).
 (b) End to end: 10,000 people each owning one milestone due in seven days (a policy that sends at 00:00,
     so the run does not depend on the hour): plan them into 10,000 outbox e-mails, then 110 dispatch_outbox
     tasks (100 rows each) through Redis to one worker with two processes (``celery -A tracker worker -c 2``),
@@ -121,7 +122,7 @@ def planning(scale: int) -> list[dict]:
     milestones = Milestone.objects.count()
     now = timezone.now()
     rows = []
-    for name in ("plan, first pass (records, renders)", "plan, steady tick (nothing new)"):
+    for name in ("plan, first pass (records, queues)", "plan, steady tick (nothing new)"):
         result, elapsed, queries = timed(lambda: reminders_plan(now=now))
         rows.append(
             {
@@ -129,7 +130,7 @@ def planning(scale: int) -> list[dict]:
                 "size": f"{milestones:,} milestones",
                 "seconds": elapsed,
                 "queries": queries,
-                "outcome": f"{result.recorded:,} reminders recorded, {result.messages:,} e-mails (re)rendered",
+                "outcome": f"{result.recorded:,} reminders recorded, {result.messages:,} e-mails queued",
             }
         )
     rows[0]["outcome"] += f"; {OutboxMessage.objects.count():,} in the outbox"

@@ -1,0 +1,150 @@
+"""Weekly digest: build time and query count at ×1, ×10 and ×100, against the bare SQL it needs.
+
+    DEBUG=true .venv/bin/python bench/digest.py [--scales 1 10 100] [--runs 7]
+
+For each scale a PostgreSQL database of its own (tracker_bench_digest, dropped and re-created) is filled by
+bench/generate.py, history included (every row created 60 days ago, 5% of the open milestones moved on last
+week). Then, for the whole-plan digest of the last complete week (the TF head's):
+
+- build: ``digest_build`` (figures as of the end of the week and the week before, changes from the history,
+  missing and flagged notes), median of the runs, and the number of SQL statements it sends;
+- bare SQL: the very statements the build sent, captured and replayed through a raw cursor (fetching every
+  row), median of the runs: what the database alone needs;
+- render: writing the e-mail (subject, text and HTML) from the built digest.
+
+Target: build within 3× of the bare SQL at every scale. Settings are production's (DEBUG off). Prints one
+table and writes it to bench/results/digest-<date>.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SERVER = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432")
+DATABASE = "tracker_bench_digest"
+
+os.environ.update(
+    DJANGO_SETTINGS_MODULE="tracker.settings",
+    DATABASE_URL=f"{SERVER}/{DATABASE}",
+    DEBUG="false",
+    SECRET_KEY="bench-only-" + "x" * 50,
+    VAR_DIR=str(ROOT / "var" / "bench-digest"),
+    LOG_LEVEL="WARNING",
+)
+os.environ.pop("REDIS_URL", None)
+
+
+def recreate_database(*, drop_only: bool = False) -> None:
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        if not drop_only:
+            admin.execute(f'CREATE DATABASE "{DATABASE}"')
+
+
+def median_ms(action, runs: int) -> float:
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def measure(scale: int, runs: int) -> dict:
+    from django.core.management import call_command
+    from django.db import connection
+
+    from bench.generate import portfolio_generate
+    from notifications.digest import Scope, digest_build, digest_email_render, latest_complete_week
+    from notifications.models import OutboxMessage
+    from projects.models import Milestone
+    from tests.factories import UserFactory
+    from tracker.dates import seoul_today
+
+    recreate_database()
+    call_command("migrate", verbosity=0)
+    plan = portfolio_generate(scale=scale, today=seoul_today())
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # what autovacuum does after a bulk load
+    week = latest_complete_week(seoul_today())
+    scope = Scope(kind="plan")
+
+    statements: list[tuple[str, tuple]] = []
+
+    def capture(execute, sql, params, many, context):
+        statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    digest_build(plan=plan, scope=scope, week_start=week)  # warm-up
+    with connection.execute_wrapper(capture):
+        digest = digest_build(plan=plan, scope=scope, week_start=week)
+
+    def replay() -> None:
+        with connection.cursor() as cursor:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+                cursor.fetchall()
+
+    build = median_ms(lambda: digest_build(plan=plan, scope=scope, week_start=week), runs)
+    bare = median_ms(replay, runs)
+    head = UserFactory(username="bench-digest-reader")
+    message = OutboxMessage(recipient=head, key="bench", kind=OutboxMessage.Kind.DIGEST)
+    render = median_ms(lambda: digest_email_render(message, digest, language="ko"), runs)
+    return {
+        "scale": scale,
+        "milestones": Milestone.objects.count(),
+        "queries": len(statements),
+        "build": build,
+        "bare": bare,
+        "render": render,
+        "changes": len(digest.changes) + digest.changes_more,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scales", type=int, nargs="+", default=[1, 10, 100])
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    try:
+        rows = [measure(scale, args.runs) for scale in args.scales]
+    finally:
+        recreate_database(drop_only=True)
+    lines = [
+        f"Weekly digest (whole plan), {dt.date.today()} ({os.cpu_count()} cores, PostgreSQL on loopback, DEBUG off),"
+        f" median of {args.runs} runs",
+        "",
+        "| scale | milestones | queries | build ms | bare SQL ms | build ÷ SQL | render ms | changes in the week |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| ×{row['scale']} | {row['milestones']:,} | {row['queries']} | {row['build']:.1f} | {row['bare']:.1f}"
+            f" | {row['build'] / row['bare']:.2f} | {row['render']:.1f} | {row['changes']:,} |"
+        )
+    report = "\n".join(lines)
+    print(report)
+    out = ROOT / "bench" / "results" / f"digest-{dt.date.today()}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report + "\n")
+
+
+if __name__ == "__main__":
+    main()
