@@ -43,17 +43,6 @@ os.environ.update(
 os.environ.pop("REDIS_URL", None)
 
 
-def recreate_database(*, drop_only: bool = False) -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        if not drop_only:
-            admin.execute(f'CREATE DATABASE "{DATABASE}"')
-
-
 def median_ms(action, runs: int) -> float:
     timings = []
     for _ in range(runs):
@@ -67,6 +56,7 @@ def measure(scale: int, runs: int) -> dict:
     from django.core.management import call_command
     from django.db import connection
 
+    from bench.databases import database_recreate
     from bench.generate import portfolio_generate
     from notifications.digest import Scope, digest_build, digest_email_render, latest_complete_week
     from notifications.models import OutboxMessage
@@ -74,7 +64,7 @@ def measure(scale: int, runs: int) -> dict:
     from tests.factories import UserFactory
     from tracker.dates import seoul_today
 
-    recreate_database()
+    database_recreate(SERVER, DATABASE)
     call_command("migrate", verbosity=0)
     plan = portfolio_generate(scale=scale, today=seoul_today())
     with connection.cursor() as cursor:
@@ -122,11 +112,13 @@ def main() -> None:
 
     import django
 
+    from bench.databases import database_recreate
+
     django.setup()
     try:
         rows = [measure(scale, args.runs) for scale in args.scales]
     finally:
-        recreate_database(drop_only=True)
+        database_recreate(SERVER, DATABASE, drop_only=True)
     lines = [
         f"Weekly digest (whole plan), {dt.date.today()} ({os.cpu_count()} cores, PostgreSQL on loopback, DEBUG off),"
         f" median of {args.runs} runs",

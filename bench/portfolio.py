@@ -23,14 +23,6 @@ ROOT = Path(__file__).resolve().parent.parent
 BASE_URL = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432")
 
 
-def _recreate_database(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{BASE_URL}/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-
-
 def measure(scale: int, runs: int) -> list[dict]:
     """Runs inside the child process, with DATABASE_URL pointing at this scale's database."""
     import django
@@ -103,10 +95,13 @@ def main() -> None:
     if args.child:
         print(json.dumps(measure(args.child, args.runs)))
         return
+    sys.path.insert(0, str(ROOT))
+    from bench.databases import database_recreate
+
     results = []
     for scale in args.scales:
         name = f"tracker_bench_x{scale}"
-        _recreate_database(name)
+        database_recreate(BASE_URL, name)
         # Production settings: DEBUG off (no template debug overhead), static files from a manifest.
         env = {
             **os.environ,

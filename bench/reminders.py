@@ -57,22 +57,13 @@ os.environ.update(
 os.environ.pop("EMAIL_URL", None)
 
 
-def recreate_database(*, drop_only: bool = False) -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        if not drop_only:
-            admin.execute(f'CREATE DATABASE "{DATABASE}"')
-
-
 def fresh_database() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    recreate_database()
+    from bench.databases import database_recreate
+
+    database_recreate(SERVER, DATABASE)
     call_command("migrate", verbosity=0)
     connection.close()
 
@@ -296,6 +287,8 @@ def main() -> None:
 
     import django
 
+    from bench.databases import database_recreate
+
     django.setup()
     load_before = os.getloadavg()[0]
     rows = []
@@ -306,7 +299,7 @@ def main() -> None:
             rows += end_to_end()
     finally:
         if not args.keep:
-            recreate_database(drop_only=True)
+            database_recreate(SERVER, DATABASE, drop_only=True)
 
     lines = [
         f"Deadline reminders, {dt.date.today()} ({os.cpu_count()} cores, PostgreSQL and Redis on loopback, DEBUG off;"

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 
 from projects import roles
 from tests.factories import CoreProjectFactory, UserFactory
@@ -90,3 +91,11 @@ def project(owner, teammate):
 @pytest.fixture
 def superuser(db):
     return UserFactory(username="root", is_staff=True, is_superuser=True, role=roles.ADMIN)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hashing() -> Iterator[None]:
+    """The user factory hashes a password per user; the default hasher takes ~0.4 s for each (PBKDF2). Session-wide,
+    so that a password set in a class- or module-scoped fixture is checked with the same hasher."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 import time_machine
 
 from notifications.models import OutboxMessage, Reminder
@@ -45,9 +44,3 @@ def dispatch_at(moment: dt.datetime, /, **kwargs) -> DispatchResult:
 
 def thresholds(milestone, **filters) -> list[int]:
     return sorted(Reminder.objects.filter(milestone=milestone, **filters).values_list("threshold", flat=True))
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The user factory hashes a password per user; the default hasher takes ~0.4 s for each (PBKDF2)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

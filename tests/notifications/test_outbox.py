@@ -28,7 +28,7 @@ from notifications.reminders import reminders_plan
 from projects import roles
 from projects.models import Milestone
 from tests.factories import MilestoneFactory, UserFactory
-from tests.notifications.helpers import dispatch_at, fast_password_hashing, plan_twice, seoul  # noqa: F401
+from tests.notifications.helpers import dispatch_at, plan_twice, seoul
 from tests.smtp import accept_all, free_port, refuse_always, refuse_share
 
 pytestmark = pytest.mark.django_db

@@ -20,7 +20,7 @@ from notifications.reminders import Due, reminder_due, reminder_email_preview
 from projects import roles, services
 from projects.models import Milestone
 from tests.factories import CoreProjectFactory, MilestoneFactory, StrategyFactory, TaskFactory, UserFactory
-from tests.notifications.helpers import dispatch_at, fast_password_hashing, plan_twice, seoul, thresholds  # noqa: F401
+from tests.notifications.helpers import dispatch_at, plan_twice, seoul, thresholds
 from tracker.dates import SEOUL
 
 pytestmark = pytest.mark.django_db

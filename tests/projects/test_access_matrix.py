@@ -35,12 +35,6 @@ REFUSED = "이 사업을 수정할 권한이 없습니다."
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The user factory hashes a password per user; the default hasher takes ~0.4 s for each (PBKDF2)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def frozen_clock():
     with time_machine.travel(NOW, tick=False):
         yield

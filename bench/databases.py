@@ -1,0 +1,17 @@
+"""The benchmarks' own PostgreSQL databases: dropped and re-created for each run, never the app's."""
+
+from __future__ import annotations
+
+
+def database_recreate(server: str, name: str, *, drop_only: bool = False) -> None:
+    """Drop ``name`` on ``server`` (closing Django's connections first, if any) and, unless ``drop_only``, create it."""
+    import psycopg
+    from django.conf import settings
+    from django.db import connections
+
+    if settings.configured:
+        connections.close_all()
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            admin.execute(f'CREATE DATABASE "{name}"')
