@@ -162,12 +162,8 @@ def _prepare(batch: list[OutboxMessage], *, result: DispatchResult) -> list[Outb
             result.cancelled += 1
     reminders = {m.pk for m in batch if m.kind == OutboxMessage.Kind.REMINDER}
     if reminders:
-        messages_render(message_ids=reminders, status=OutboxMessage.Status.SENDING)
-    token = batch[0].claim_token
-    result.cancelled += OutboxMessage.objects.filter(
-        pk__in=reminders, status=OutboxMessage.Status.CANCELLED, claim_token=token
-    ).update(claim_token=None, lease_expires_at=None)
-    return _claimed(token)
+        result.cancelled += messages_render(message_ids=reminders, status=OutboxMessage.Status.SENDING)
+    return _claimed(batch[0].claim_token)
 
 
 def _deliver(message: OutboxMessage, *, connection, result: DispatchResult) -> bool:
@@ -220,8 +216,13 @@ def _record_failure(message: OutboxMessage, failure: Exception, *, result: Dispa
 
 def _release(messages: list[OutboxMessage]) -> None:
     """Hand claimed rows that were not tried back to the queue, as if never claimed."""
-    for message in messages:
-        _held(message).filter(smtp_started_at=None).update(
+    if messages:
+        OutboxMessage.objects.filter(
+            pk__in=[m.pk for m in messages],
+            status=OutboxMessage.Status.SENDING,
+            claim_token=messages[0].claim_token,
+            smtp_started_at=None,
+        ).update(
             status=OutboxMessage.Status.PENDING, claim_token=None, lease_expires_at=None, attempts=F("attempts") - 1
         )
 

@@ -245,12 +245,17 @@ def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> i
 
 
 def messages_cancel_empty(*, message_ids: set[int], status: str) -> int:
-    """Cancel reminder e-mails (in ``status``) none of whose reminders still applies."""
+    """Cancel reminder e-mails (in ``status``) none of whose reminders still applies (releasing any claim)."""
     still_owed = Reminder.objects.filter(STILL_APPLIES, message_id=OuterRef("pk"), status=Reminder.Status.PENDING)
     return (
         OutboxMessage.objects.filter(pk__in=message_ids, status=status, kind=OutboxMessage.Kind.REMINDER)
         .exclude(Exists(still_owed))
-        .update(status=OutboxMessage.Status.CANCELLED, last_error=_("알릴 항목이 모두 취소되었습니다."))
+        .update(
+            status=OutboxMessage.Status.CANCELLED,
+            claim_token=None,
+            lease_expires_at=None,
+            last_error=_("알릴 항목이 모두 취소되었습니다."),
+        )
     )
 
 
@@ -266,18 +271,15 @@ def _with_pending_reminders(messages: QuerySet[OutboxMessage]) -> QuerySet[Outbo
     )
 
 
-def messages_render(*, message_ids: set[int], status: str) -> None:
-    """Write reminder e-mails from the reminders that still apply; an e-mail left with none is cancelled."""
+def messages_render(*, message_ids: set[int], status: str) -> int:
+    """Write reminder e-mails from the reminders that still apply; those left with none are cancelled (counted)."""
     messages = list(_with_pending_reminders(OutboxMessage.objects.filter(pk__in=message_ids, status=status)))
-    empty = [m.pk for m in messages if not m.pending_reminders]
-    if empty:
-        OutboxMessage.objects.filter(pk__in=empty, status=status).update(
-            status=OutboxMessage.Status.CANCELLED, last_error=_("알릴 항목이 모두 취소되었습니다.")
-        )
     filled = [m for m in messages if m.pending_reminders]
     for message in filled:
         reminder_email_render(message, message.pending_reminders)
     OutboxMessage.objects.bulk_update(filled, ["subject", "body_text", "body_html", "headers"], batch_size=500)
+    empty = {m.pk for m in messages if not m.pending_reminders}
+    return messages_cancel_empty(message_ids=empty, status=status) if empty else 0
 
 
 def reminder_email_preview(message_id: int) -> OutboxMessage | None:
