@@ -29,8 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.databases import bench_database_name  # noqa: E402 (needs the path above)
+
 SERVER = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432")
-DATABASE = "tracker_bench_digest"
+DATABASE = bench_database_name("tracker_bench_digest")
 
 os.environ.update(
     DJANGO_SETTINGS_MODULE="tracker.settings",

@@ -13,9 +13,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_tables2 import RequestConfig
-from django_tables2.export import TableExport
 
-from projects import selectors, services
+from projects import selectors, services, table_exports
 from projects.filters import MilestoneFilter, ProjectFilter
 from projects.forms import (
     AchieveForm,
@@ -73,10 +72,11 @@ def _table_response(request: HttpRequest, table, *, template: str, context: dict
     export_format = request.GET.get("_export")
     if export_format in EXPORT_FORMATS:
         RequestConfig(request, paginate=False).configure(table)
-        exporter = TableExport(
-            export_format, table, exclude_columns=("actions",), dataset_kwargs={"title": export_name}
-        )
-        return exporter.response(f"{export_name}-{seoul_today().isoformat()}.{export_format}")
+        plan = table_exports.export_plan(table)
+        filename = f"{export_name}-{seoul_today().isoformat()}.{export_format}"
+        if export_format == "csv":
+            return table_exports.csv_response(plan, filename=filename)
+        return table_exports.xlsx_response(plan, filename=filename, title=export_name)
     RequestConfig(request, paginate={"per_page": _per_page(request)}).configure(table)
     query = request.GET.copy()
     query.pop("page", None)
