@@ -207,7 +207,7 @@ class PortfolioMilestoneTable(MilestoneTable):
     project_code = tables.Column(
         verbose_name=_("사업코드"),
         accessor="project__code",
-        linkify=lambda record: reverse("projects:project", args=[record.project_id]) + f"#milestone-{record.pk}",
+        linkify=lambda record: record.get_absolute_url(),
     )
     project_name = tables.Column(verbose_name=_("사업명"), accessor="project__name")
     strategy = tables.Column(
