@@ -14,7 +14,6 @@ from typing import NamedTuple
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
-from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from notifications import links
@@ -31,7 +30,7 @@ ATTACH_BATCH = 500
 
 
 # A pending reminder still applies while its milestone is open and due on the date it was planned for.
-STILL_APPLIES = Q(milestone__status__in=Milestone.OPEN_STATUSES) & Q(due_date=F("milestone__due_date"))
+STILL_APPLIES = Milestone.open_q("milestone__") & Q(due_date=F("milestone__due_date"))
 
 
 @dataclass(frozen=True)
@@ -110,9 +109,9 @@ def reminders_plan(*, now: dt.datetime, dry_run: bool = False) -> PlanResult:
     horizon = today + dt.timedelta(days=max(policy.thresholds) + HOLIDAY_SLACK_DAYS)
     milestones = [
         OpenMilestone(*row)
-        for row in Milestone.objects.filter(status__in=Milestone.OPEN_STATUSES, due_date__lte=horizon).values_list(
-            "pk", "due_date", "owner_id", "project_id", "project__task__strategy__lead_id"
-        )
+        for row in Milestone.objects.open()
+        .filter(due_date__lte=horizon)
+        .values_list("pk", "due_date", "owner_id", "project_id", "project__task__strategy__lead_id")
     ]
     recipients, tf_heads = _recipients(milestones)
     excluded = _excluded_users()
@@ -132,7 +131,7 @@ def reminders_plan(*, now: dt.datetime, dry_run: bool = False) -> PlanResult:
     recorded = {
         (recipient_id, milestone_id, threshold, due_date): (pk, status)
         for pk, recipient_id, milestone_id, threshold, due_date, status in Reminder.objects.filter(
-            milestone__status__in=Milestone.OPEN_STATUSES, milestone__due_date__lte=horizon
+            Milestone.open_q("milestone__"), milestone__due_date__lte=horizon
         ).values_list("pk", "recipient_id", "milestone_id", "threshold", "due_date", "status")
     }
     new = [
@@ -313,9 +312,7 @@ def reminder_email_render(message: OutboxMessage, reminders: list[Reminder]) -> 
                 "milestone": milestone,
                 "project": milestone.project,
                 "escalation": reminder.is_escalation,
-                "project_url": absolute_url(
-                    reverse("projects:project", args=[milestone.project_id]) + f"#milestone-{milestone.pk}"
-                ),
+                "project_url": absolute_url(milestone.get_absolute_url()),
                 "submit_url": absolute_url(links.milestone_submit_path(user_id=recipient.pk, milestone=milestone))
                 if milestone.status != Milestone.Status.SUBMITTED and not reminder.is_escalation
                 else "",

@@ -97,12 +97,10 @@ class Table(tables.Table):
 
 
 class ProjectLinkColumn(tables.Column):
-    """The project's code, linked to the milestone's row on the project page (one reverse() per table)."""
+    """The project's code, linked to the milestone's row on the project page."""
 
     def render(self, value, record: Milestone) -> str:
-        if not hasattr(self, "_url"):
-            self._url = reverse("projects:project", args=[0]).replace("/0/", "/{}/")
-        return format_html('<a href="{}#milestone-{}">{}</a>', self._url.format(record.project_id), record.pk, value)
+        return format_html('<a href="{}">{}</a>', record.get_absolute_url(), value)
 
     def value(self, value, **kwargs):
         return value
