@@ -14,7 +14,7 @@ from notifications.models import (
     ReminderPolicy,
 )
 from notifications.outbox import outbox_resend
-from notifications.reminders import reminder_email_preview
+from notifications.reminder_emails import reminder_email_preview
 
 
 @admin.register(ReminderPolicy)

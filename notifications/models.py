@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from projects.models import Milestone
@@ -232,6 +232,11 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.milestone} D{-self.threshold:+d} → {self.recipient}"
+
+    @staticmethod
+    def still_applies_q() -> Q:
+        """A pending reminder still applies while its milestone is open and due on the date it was planned for."""
+        return Milestone.open_q("milestone__") & Q(due_date=F("milestone__due_date"))
 
 
 class CalendarFeed(models.Model):
