@@ -15,7 +15,19 @@ def default_thresholds() -> list[int]:
     return [30, 14, 7, 3, 1, 0]
 
 
-class ReminderPolicy(models.Model):
+class SingletonPolicy(models.Model):
+    """A policy admins edit: exactly one row (pk=1), created with its defaults the first time it is read."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def current(cls):
+        policy, _created = cls.objects.get_or_create(pk=1)
+        return policy
+
+
+class ReminderPolicy(SingletonPolicy):
     """When reminders go out. One row (pk=1), edited by admins."""
 
     thresholds = models.JSONField(
@@ -57,13 +69,8 @@ class ReminderPolicy(models.Model):
             )
         self.thresholds = sorted(set(values), reverse=True)
 
-    @classmethod
-    def current(cls) -> ReminderPolicy:
-        policy, _created = cls.objects.get_or_create(pk=1)
-        return policy
 
-
-class DigestPolicy(models.Model):
+class DigestPolicy(SingletonPolicy):
     """When the weekly roll-up goes out. One row (pk=1), edited by admins."""
 
     class Weekday(models.IntegerChoices):
@@ -85,11 +92,6 @@ class DigestPolicy(models.Model):
 
     def __str__(self) -> str:
         return str(_("주간 요약 정책"))
-
-    @classmethod
-    def current(cls) -> DigestPolicy:
-        policy, _created = cls.objects.get_or_create(pk=1)
-        return policy
 
 
 class NotificationPreference(models.Model):
@@ -246,7 +248,7 @@ class CalendarFeed(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed", verbose_name=_("사용자")
     )
     token = models.CharField(_("비밀 토큰"), max_length=64, unique=True)
-    created_at = models.DateTimeField(_("발급 시각"), auto_now=True)
+    issued_at = models.DateTimeField(_("발급 시각"), auto_now=True)
 
     class Meta:
         verbose_name = _("캘린더 구독 주소")
