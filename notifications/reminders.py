@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.db.models import Case, Exists, OuterRef, Q, Value, When
+from django.db import connection, models, transaction
+from django.db.models import CharField, Exists, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone
 
 from notifications.emails import new_message_id
 from notifications.models import NotificationPreference, OutboxMessage, Reminder, ReminderPolicy
@@ -24,8 +26,8 @@ from tracker.dates import SEOUL, previous_working_day, seoul_datetime
 
 # Thresholds may move a reminder a few days earlier (a long holiday); look that much further ahead.
 HOLIDAY_SLACK_DAYS = 14
-# Recipients per UPDATE when reminders are put into their e-mails.
-ATTACH_BATCH = 500
+# Ids per statement wherever a list of ids is bound (no statement binds more than a few hundred parameters).
+ID_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -73,11 +75,21 @@ class OpenMilestone(NamedTuple):
     lead_id: int | None
 
 
-def _recipients(milestones: list[OpenMilestone]) -> tuple[dict[int, set[int]], set[int]]:
+def _batches(ids: list, size: int = ID_BATCH):
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _open_until(horizon: dt.date) -> models.QuerySet[Milestone]:
+    return Milestone.objects.open().filter(due_date__lte=horizon)
+
+
+def _recipients(milestones: list[OpenMilestone], *, horizon: dt.date) -> tuple[dict[int, set[int]], set[int]]:
     """Who hears about each milestone (its owner, else the project's managers), and the TF heads."""
-    project_ids = {m.project_id for m in milestones}
     managers: dict[int, set[int]] = defaultdict(set)
-    for project_id, user_id in CoreProject.managers.through.objects.filter(coreproject_id__in=project_ids).values_list(
+    # The projects as a subquery, not a list of ids: at ×1000 that list was 71,000 parameters.
+    projects = _open_until(horizon).values("project_id")
+    for project_id, user_id in CoreProject.managers.through.objects.filter(coreproject_id__in=projects).values_list(
         "coreproject_id", "user_id"
     ):
         managers[project_id].add(user_id)
@@ -104,11 +116,11 @@ def reminders_plan(*, now: dt.datetime, dry_run: bool = False) -> PlanResult:
     horizon = today + dt.timedelta(days=max(policy.thresholds) + HOLIDAY_SLACK_DAYS)
     milestones = [
         OpenMilestone(*row)
-        for row in Milestone.objects.open()
-        .filter(due_date__lte=horizon)
-        .values_list("pk", "due_date", "owner_id", "project_id", "project__task__strategy__lead_id")
+        for row in _open_until(horizon).values_list(
+            "pk", "due_date", "owner_id", "project_id", "project__task__strategy__lead_id"
+        )
     ]
-    recipients, tf_heads = _recipients(milestones)
+    recipients, tf_heads = _recipients(milestones, horizon=horizon)
     excluded = _excluded_users()
     due_on = {day: reminder_due(due_date=day, policy=policy, now=now) for day in {m.due_date for m in milestones}}
     # (recipient, milestone, threshold, due date) → (send on, escalated)
@@ -129,33 +141,56 @@ def reminders_plan(*, now: dt.datetime, dry_run: bool = False) -> PlanResult:
             Milestone.open_q("milestone__"), milestone__due_date__lte=horizon
         ).values_list("pk", "recipient_id", "milestone_id", "threshold", "due_date", "status")
     }
-    new = [
-        Reminder(
-            recipient_id=recipient_id,
-            milestone_id=milestone_id,
-            threshold=threshold,
-            due_date=due_date,
-            send_on=send_on,
-            is_escalation=escalated,
-        )
-        for (recipient_id, milestone_id, threshold, due_date), (send_on, escalated) in owed.items()
-        if (recipient_id, milestone_id, threshold, due_date) not in recorded
-    ]
+    new = [key + value for key, value in owed.items() if key not in recorded]
     # A due date moved away and back again owes its old reminder again: the cancelled row is re-armed.
     rearmed = [recorded[key][0] for key in owed if recorded.get(key, (None, None))[1] == Reminder.Status.CANCELLED]
     result = PlanResult()
     if dry_run:
-        result.planned = new + list(Reminder.objects.filter(pk__in=rearmed))
+        result.planned = [Reminder(**dict(zip(NEW_REMINDER_FIELDS, row, strict=True))) for row in new]
+        result.planned += [r for batch in _batches(rearmed) for r in Reminder.objects.filter(pk__in=batch)]
         return result
     # The unique constraint, not this check, is what stops a duplicate when two planners run at once.
-    Reminder.objects.bulk_create(new, ignore_conflicts=True, batch_size=5000)
-    Reminder.objects.filter(pk__in=rearmed, status=Reminder.Status.CANCELLED).update(
-        status=Reminder.Status.PENDING, message=None
-    )
+    _reminders_insert(new)
+    for batch in _batches(rearmed):
+        Reminder.objects.filter(pk__in=batch, status=Reminder.Status.CANCELLED).update(
+            status=Reminder.Status.PENDING, message=None
+        )
     result.recorded = len(new) + len(rearmed)
     result.cancelled = reminders_cancel_stale()
     result.messages = reminders_attach_to_outbox(now=now, policy=policy)
     return result
+
+
+NEW_REMINDER_FIELDS = ("recipient_id", "milestone_id", "threshold", "due_date", "send_on", "is_escalation")
+
+
+def _reminders_insert(rows: list[tuple]) -> None:
+    """Insert new pending reminders, skipping any another planner recorded meanwhile (the unique key).
+
+    Tuples, not model instances: building 18,000 Reminder objects was more than half of a first pass. On
+    PostgreSQL one INSERT … SELECT FROM unnest() of one array per column (six parameters, however many rows);
+    elsewhere bulk_create in batches of a few hundred parameters.
+    """
+    if not rows:
+        return
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        objects = [Reminder(**dict(zip(NEW_REMINDER_FIELDS, row, strict=True))) for row in rows]
+        Reminder.objects.bulk_create(objects, ignore_conflicts=True, batch_size=ID_BATCH // 10)
+        return
+    meta = Reminder._meta
+    fields = [meta.get_field(name.removesuffix("_id")) for name in NEW_REMINDER_FIELDS]
+    arrays = ", ".join(
+        f"%s::{field.rel_db_type(connection) if field.is_relation else field.db_type(connection)}[]" for field in fields
+    )
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    status, created = (connection.ops.quote_name(meta.get_field(name).column) for name in ("status", "created_at"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}, {status}, {created})"  # noqa: S608
+            f" SELECT *, %s, %s FROM unnest({arrays}) ON CONFLICT DO NOTHING",
+            [Reminder.Status.PENDING, now, *(list(column) for column in zip(*rows, strict=True))],
+        )
 
 
 def reminders_cancel_stale() -> int:
@@ -171,8 +206,14 @@ def reminders_cancel_stale() -> int:
         )
     )
     stale = Reminder.objects.filter(status=Reminder.Status.PENDING).filter(~Reminder.still_applies_q() | overtaken)
-    affected_messages = set(stale.exclude(message=None).values_list("message_id", flat=True))
-    cancelled = Reminder.objects.filter(pk__in=stale.values("pk")).update(status=Reminder.Status.CANCELLED)
+    # The stale set is worked out once; the UPDATE names its rows (it used to evaluate the same subquery again).
+    rows = list(stale.values_list("pk", "message_id"))
+    affected_messages = {message_id for _pk, message_id in rows if message_id is not None}
+    cancelled = 0
+    for batch in _batches([pk for pk, _message_id in rows]):
+        cancelled += Reminder.objects.filter(pk__in=batch, status=Reminder.Status.PENDING).update(
+            status=Reminder.Status.CANCELLED
+        )
     if affected_messages:
         messages_cancel_empty(message_ids=affected_messages, status=OutboxMessage.Status.PENDING)
     return cancelled
@@ -190,28 +231,32 @@ def _message_day(now: dt.datetime, taken: set[tuple[int, dt.date]], user_id: int
 def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> int:
     """Put unattached pending reminders into each recipient's e-mail of the day (written when it is sent)."""
     today = now.astimezone(SEOUL).date()
-    user_ids = set(
-        Reminder.objects.select_for_update()
-        .filter(status=Reminder.Status.PENDING, message=None)
-        .values_list("recipient_id", flat=True)
-    )
+    unattached = Reminder.objects.filter(status=Reminder.Status.PENDING, message=None)
+    user_ids = set(unattached.select_for_update().values_list("recipient_id", flat=True))
     if not user_ids:
         return 0
+    # The recipients as a subquery, never as a list of ids (thousands of parameters at national scale).
+    recipients = unattached.values("recipient_id")
+    # The e-mails of the last day or coming days of these recipients; every key wanted below is among them.
+    recent = OutboxMessage.objects.filter(
+        kind=OutboxMessage.Kind.REMINDER, recipient_id__in=recipients, not_before__gte=now - dt.timedelta(days=1)
+    )
     # Locked: the dispatcher skips a row being added to, and a row it is sending reads as taken here.
     existing = {
         (recipient_id, not_before.astimezone(SEOUL).date()): status
-        for recipient_id, not_before, status in OutboxMessage.objects.select_for_update()
-        .filter(kind=OutboxMessage.Kind.REMINDER, recipient_id__in=user_ids, not_before__gte=now - dt.timedelta(days=1))
-        .values_list("recipient_id", "not_before", "status")
+        for recipient_id, not_before, status in recent.select_for_update().values_list(
+            "recipient_id", "not_before", "status"
+        )
     }
     # A day whose e-mail went out (or may have) is served; a pending or cancelled-unsent one can still carry more.
     reusable = (OutboxMessage.Status.PENDING, OutboxMessage.Status.CANCELLED)
     taken = {key for key, status in existing.items() if status not in reusable}
-    addresses = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "email"))
+    addresses = dict(get_user_model().objects.filter(pk__in=recipients).values_list("pk", "email"))
     key_of = {}
+    day_of = {}
     wanted = []
     for user_id in user_ids:
-        day = _message_day(now, taken, user_id)
+        day = day_of[user_id] = _message_day(now, taken, user_id)
         key_of[user_id] = f"reminders:{user_id}:{day.isoformat()}"
         wanted.append(
             OutboxMessage(
@@ -224,15 +269,27 @@ def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> i
                 not_before=now if day == today else seoul_datetime(day, policy.send_hour),
             )
         )
-    OutboxMessage.objects.bulk_create(wanted, ignore_conflicts=True, batch_size=1000)
-    message_of = dict(OutboxMessage.objects.filter(key__in=key_of.values()).values_list("key", "pk"))
-    OutboxMessage.objects.filter(pk__in=message_of.values(), status=OutboxMessage.Status.CANCELLED).update(
-        status=OutboxMessage.Status.PENDING, not_before=now, last_error=""
+    OutboxMessage.objects.bulk_create(wanted, ignore_conflicts=True, batch_size=ID_BATCH // 10)
+    wanted_keys = set(key_of.values())
+    message_of = {key: pk for key, pk in recent.values_list("key", "pk") if key in wanted_keys}
+    revived = sorted(
+        pk
+        for key, pk, status in recent.values_list("key", "pk", "status")
+        if key in wanted_keys and status == OutboxMessage.Status.CANCELLED
     )
-    users = sorted(user_ids)
-    for start in range(0, len(users), ATTACH_BATCH):
-        batch = users[start : start + ATTACH_BATCH]
-        Reminder.objects.filter(status=Reminder.Status.PENDING, message=None, recipient_id__in=batch).update(
-            message_id=Case(*(When(recipient_id=user_id, then=Value(message_of[key_of[user_id]])) for user_id in batch))
+    for batch in _batches(revived):
+        OutboxMessage.objects.filter(pk__in=batch, status=OutboxMessage.Status.CANCELLED).update(
+            status=OutboxMessage.Status.PENDING, not_before=now, last_error=""
         )
+    # Each reminder finds its e-mail by key (an index lookup per row), one UPDATE per day and batch of recipients;
+    # this used to be a CASE of 500 branches evaluated for every row.
+    by_day: dict[dt.date, list[int]] = defaultdict(list)
+    for user_id in sorted(user_ids):
+        by_day[day_of[user_id]].append(user_id)
+    for day, users in by_day.items():
+        message = OutboxMessage.objects.filter(
+            key=Concat(Value("reminders:"), Cast(OuterRef("recipient_id"), CharField()), Value(f":{day.isoformat()}"))
+        ).values("pk")[:1]
+        for batch in _batches(users):
+            unattached.filter(recipient_id__in=batch).update(message_id=Subquery(message))
     return len(message_of)
