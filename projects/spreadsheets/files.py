@@ -66,6 +66,67 @@ def read_sheets(content: bytes) -> list[tablib.Dataset]:
 
 
 def _read_xlsx(content: bytes) -> list[tablib.Dataset]:
+    """The workbook's sheets. Most files hold no formula: one read gives the values; a file with formulas is read
+    twice, for the formulas' saved values."""
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
+    except Exception as error:  # a damaged or foreign zip fails in many ways (BadZipFile, KeyError, XML errors…)
+        raise PortfolioFileError(
+            _("XLSX 파일을 열 수 없습니다. 손상되었거나 Excel 파일이 아닙니다. (%(error)s)")
+            % {"error": type(error).__name__}
+        ) from error
+    try:
+        sheets = []
+        for sheet in workbook.worksheets:
+            _check_columns(sheet)
+            rows = []
+            for number, row in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS), start=1):
+                _check_rows(sheet, number)
+                if any(getattr(cell, "data_type", None) == "f" for cell in row):
+                    break  # a formula: read the file again with the formulas' saved values
+                values = [cell.value for cell in row]
+                while values and values[-1] is None:
+                    values.pop()  # read-only sheets pad every row to MAX_COLUMNS cells
+                rows.append(values)
+            else:
+                sheets.append(_dataset(rows, title=sheet.title))
+                continue
+            break
+        else:
+            return sheets
+    except PortfolioFileError:
+        raise
+    except Exception as error:
+        raise PortfolioFileError(
+            _("XLSX 파일을 읽는 중 문제가 생겼습니다. 손상된 파일일 수 있습니다. (%(error)s)")
+            % {"error": type(error).__name__}
+        ) from error
+    finally:
+        workbook.close()
+    return _read_xlsx_with_formulas(content)
+
+
+def _check_columns(sheet) -> None:
+    if sheet.max_column and sheet.max_column > MAX_COLUMNS:
+        raise PortfolioFileError(
+            _("'%(sheet)s' 시트의 열이 너무 많습니다 (최대 %(max)d열).") % {"sheet": sheet.title, "max": MAX_COLUMNS}
+        )
+
+
+def _check_rows(sheet, number: int) -> None:
+    if number > MAX_ROWS + 1:
+        raise PortfolioFileError(
+            _(
+                "'%(sheet)s' 시트의 행이 너무 많습니다 (최대 %(max)s행). "
+                "빈 서식만 남은 행이 많다면 지우고 저장해 주세요."
+            )
+            % {"sheet": sheet.title, "max": f"{MAX_ROWS:,}"}
+        )
+
+
+def _read_xlsx_with_formulas(content: bytes) -> list[tablib.Dataset]:
     import openpyxl
 
     try:
@@ -81,23 +142,12 @@ def _read_xlsx(content: bytes) -> list[tablib.Dataset]:
     try:
         sheets = []
         for value_sheet, formula_sheet in zip(values.worksheets, formulas.worksheets, strict=True):
-            if value_sheet.max_column and value_sheet.max_column > MAX_COLUMNS:
-                raise PortfolioFileError(
-                    _("'%(sheet)s' 시트의 열이 너무 많습니다 (최대 %(max)d열).")
-                    % {"sheet": value_sheet.title, "max": MAX_COLUMNS}
-                )
+            _check_columns(value_sheet)
             rows = []
             value_rows = value_sheet.iter_rows(max_col=MAX_COLUMNS)
             formula_rows = formula_sheet.iter_rows(max_col=MAX_COLUMNS)
             for number, (value_row, formula_row) in enumerate(zip(value_rows, formula_rows, strict=False), start=1):
-                if number > MAX_ROWS + 1:
-                    raise PortfolioFileError(
-                        _(
-                            "'%(sheet)s' 시트의 행이 너무 많습니다 (최대 %(max)s행). "
-                            "빈 서식만 남은 행이 많다면 지우고 저장해 주세요."
-                        )
-                        % {"sheet": value_sheet.title, "max": f"{MAX_ROWS:,}"}
-                    )
+                _check_rows(value_sheet, number)
                 rows.append(
                     [
                         _xlsx_value(value_cell, formula_cell)
