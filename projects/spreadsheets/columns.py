@@ -28,11 +28,12 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 from import_export.instance_loaders import ModelInstanceLoader
-from import_export.results import Result
+from import_export.results import Result, RowResult
 
 from projects.models import CoreProject, Department, Milestone, Organization, Plan, Strategy, Task
 from projects.permissions import is_portfolio_admin
 from projects.services import milestone_status_move_allowed
+from projects.spreadsheets import previews
 from projects.spreadsheets.cells import (
     ChoiceWidget,
     DateWidget,
@@ -199,9 +200,13 @@ class PortfolioResource(resources.ModelResource):
     constraint_columns: dict[str, str] = {}
     history_reason = "스프레드시트 가져오기"
 
-    def __init__(self, *, plan: Plan | None = None, **kwargs):
+    def __init__(self, *, plan: Plan | None = None, certificate: str = "", **kwargs):
         super().__init__(**kwargs)
         self._plan = plan
+        # The preview's certificate, on confirm (previews.py); the rows the preview found to change.
+        self._certificate = certificate
+        self._only_rows: set[int] | None = None
+        self._changing_rows: list[int] = []
         self._row_numbers: list[int] = []
         self._seen_keys: dict[Any, int] = {}
         self._caches: dict[str, Any] = {}
@@ -335,6 +340,18 @@ class PortfolioResource(resources.ModelResource):
                 )
             ]
             return result
+        digest = getattr(dataset, "digest", "")
+        certified = None
+        if not dry_run and self._certificate:
+            certified = previews.certificate_read(
+                self._certificate, digest=digest, kind=self.sheet_kind, plan=self.plan
+            )
+        if certified is not None:
+            self._only_rows, unchanged = certified
+            if not self._only_rows:
+                # The preview found nothing to change, and nothing has changed since: nothing to do.
+                result.totals[RowResult.IMPORT_TYPE_SKIP] = unchanged
+                return result
         sheet, problems = self.prepare_dataset(dataset)
         result.sheet_title = getattr(sheet, "title", "") or ""
         if problems:
@@ -358,7 +375,22 @@ class PortfolioResource(resources.ModelResource):
             result.problems = self.problems_from(result, sheet=result.sheet_title)
             if result.problems or dry_run:
                 transaction.set_rollback(True, using=self.get_db_connection_name())
+        if certified is not None:
+            result.totals[RowResult.IMPORT_TYPE_SKIP] += certified[1]
+        if dry_run and not result.problems and digest:
+            result.certificate = previews.certificate_issue(
+                digest=digest,
+                kind=self.sheet_kind,
+                plan=self.plan,
+                rows=self._changing_rows,
+                unchanged=result.unchanged,
+            )
         return result
+
+    def after_import_row(self, row, row_result, **kwargs):
+        super().after_import_row(row, row_result, **kwargs)
+        if row_result.import_type in (RowResult.IMPORT_TYPE_NEW, RowResult.IMPORT_TYPE_UPDATE):
+            self._changing_rows.append(self.sheet_row(kwargs.get("row_number", 0)))
 
     def prepare_dataset(self, dataset):
         """Pick this kind's sheet, map its headers to our columns, drop blank rows; or say what is wrong."""
@@ -441,6 +473,8 @@ class PortfolioResource(resources.ModelResource):
         clean = tablib.Dataset(headers=kept_columns, title=title or None)
         self._row_numbers = []
         for number, row in zip(row_numbers, rows, strict=False):
+            if self._only_rows is not None and number not in self._only_rows:
+                continue  # the preview found this row unchanged (previews.py)
             values = [row[index] if index < len(row) else None for index, column in enumerate(columns) if column]
             if all(cell_text_or_none(value) == "" for value in values):
                 continue

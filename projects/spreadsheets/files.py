@@ -31,8 +31,11 @@ from projects.spreadsheets.columns import (
     detect_kind,
     kind_label,
 )
+from projects.spreadsheets.previews import file_digest
 
-MAX_ROWS = 20_000
+# An XLSX sheet holds 1,048,576 rows: a header and 1,048,575 data rows. No export the tracker writes can be
+# longer, so every export it produces imports back (20,000 stopped the round trip at ×30 of the plan).
+MAX_ROWS = 1_048_575
 MAX_COLUMNS = 100
 HEADER_SEARCH_ROWS = 10
 XLSX_MAGIC = b"PK\x03\x04"
@@ -241,6 +244,7 @@ class PortfolioFileFormat(base_formats.Format):
         if primary is None:
             raise PortfolioFileError(_("가져올 행이 없습니다."))
         primary.sheets = sheets
+        primary.digest = file_digest(bytes(in_stream))  # lets a confirm reuse its preview (previews.py)
         return primary
 
     def can_import(self):
