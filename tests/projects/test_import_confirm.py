@@ -114,3 +114,19 @@ def test_a_file_over_the_row_limit_is_refused_with_one_message(plan, monkeypatch
     report = portfolio_import(content=content, plan=plan, kind=PROJECTS)
     assert [str(problem) for problem in report.problems] == ["행이 너무 많습니다 (최대 2행)."]
     assert not CoreProject.objects.filter(code__startswith="NEW-").exists()
+
+
+@pytest.mark.parametrize("new", [False, True])
+def test_the_preview_diff_is_the_markup_django_import_export_writes(new):
+    from import_export.resources import Diff
+
+    from projects.spreadsheets.columns import PortfolioDiff
+
+    def filled(diff_class):
+        diff = object.__new__(diff_class)
+        diff.left = ["같음", "", "a<b>&\n둘째 줄", 1, "전", None, 2]
+        diff.right = ["같음", "", "a<b>&\n둘째 줄", "1", "후", "새 값", 2]
+        diff.new = new
+        return diff
+
+    assert filled(PortfolioDiff).as_html() == filled(Diff).as_html()
