@@ -292,7 +292,8 @@ def measure_escalation(scale: int, runs: int) -> list[dict]:
     from django.utils import timezone
 
     from notifications.models import OutboxMessage, Reminder
-    from notifications.reminders import messages_render, reminders_plan
+    from notifications.reminder_emails import messages_render
+    from notifications.reminders import reminders_plan
     from projects import roles
     from tests.factories import UserFactory
 

@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.encoding import force_str
@@ -31,7 +32,7 @@ CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BOM = "\ufeff"
 # Rows fetched from the database at a time (a server-side cursor on PostgreSQL).
-CHUNK_ROWS = 2000
+CHUNK_ROWS = 5000
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,28 @@ def spreadsheet_text(value: str) -> str:
     return value
 
 
+def _plain(queryset: models.QuerySet, path: str):
+    """How a database value is written as it is: text through ``spreadsheet_text``; a number or a date as is
+    (None: no call at all); anything else (an annotation) looked at cell by cell."""
+    model = queryset.model
+    *relations, name = path.split("__")
+    try:
+        for relation in relations:
+            model = model._meta.get_field(relation).related_model
+        field = model._meta.get_field(name)
+    except (AttributeError, FieldDoesNotExist):
+        return _cell
+    if isinstance(field, models.CharField | models.TextField):
+        return _text_cell
+    if isinstance(field, models.DateField | models.IntegerField | models.BooleanField | models.DecimalField):
+        return None
+    return _cell
+
+
+def _text_cell(value: str) -> str:
+    return spreadsheet_text(value)
+
+
 def _cell(value):
     if isinstance(value, str):
         return spreadsheet_text(value)
@@ -88,12 +111,15 @@ class TableExportPlan:
         """Each row as a list of cells; None is an empty cell. Converted values (labels, 억원, weeks) are final;
         every other value is a database value, and text among them goes through ``spreadsheet_text``."""
         transforms = [
-            (convert() if getattr(convert, "per_export", False) else convert) if convert else _cell
-            for convert in self.converters
+            (convert() if getattr(convert, "per_export", False) else convert)
+            if convert
+            else _plain(self.queryset, path)
+            for convert, path in zip(self.converters, self.paths, strict=True)
         ]
         for raw in self.queryset.values_list(*self.paths).iterator(chunk_size=CHUNK_ROWS):
             yield [
-                None if value is None else transform(value) for transform, value in zip(transforms, raw, strict=True)
+                value if value is None or transform is None else transform(value)
+                for transform, value in zip(transforms, raw, strict=True)
             ]
 
 
@@ -149,25 +175,37 @@ def csv_response(plan: TableExportPlan, *, filename: str) -> StreamingHttpRespon
 
 
 def xlsx_write(plan: TableExportPlan, output, *, title: str) -> None:
-    """An XLSX workbook of one sheet: bold frozen header, dates as date cells, numbers as numbers, text as text.
+    """The table's rows as an XLSX workbook of one sheet."""
+    xlsx_workbook_write([(title, plan.headers, plan.rows())], output)
 
-    The sheet's XML is written directly, row by row, into the zip: openpyxl (even write-only) took 50× the SQL
+
+def xlsx_workbook_write(sheets: list[tuple[str, list[str], Iterable[list]]], output, *, formatted: bool = False):
+    """An XLSX workbook, a sheet per (title, headers, rows): bold frozen header, dates as date cells, numbers as
+    numbers, text as text (``formatted``: numbers with thousands separators, multi-line text wrapped).
+
+    The sheets' XML is written directly, row by row, into the zip: openpyxl (even write-only) took 50× the SQL
     for 71,000 rows, most of it building a cell object per value. Text is always an inline string cell and no
     cell is ever a formula, so a title starting with "=" stays text.
     """
+    names = []
+    for title, _headers, _rows in sheets:
+        name = _sheet_name(title)
+        while name in names:
+            name = f"{name[:28]}_{len(names)}"
+        names.append(name)
     with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        for name, content in _XLSX_PARTS.items():
-            archive.writestr(name, content)
-        archive.writestr("xl/workbook.xml", _XLSX_WORKBOOK.format(name=escape(_sheet_name(title), {'"': "&quot;"})))
-        with archive.open("xl/worksheets/sheet1.xml", "w") as sheet:
-            sheet.write(_sheet_head(plan.headers).encode())
-            buffer: list[str] = []
-            for number, row in enumerate(plan.rows(), start=2):
-                buffer.append(_xlsx_row(number, row))
-                if len(buffer) >= 500:
-                    sheet.write("".join(buffer).encode())
-                    buffer.clear()
-            sheet.write(("".join(buffer) + "</sheetData></worksheet>").encode())
+        for part, content in _xlsx_parts(names).items():
+            archive.writestr(part, content)
+        for number, (_title, headers, rows) in enumerate(sheets, start=1):
+            with archive.open(f"xl/worksheets/sheet{number}.xml", "w") as sheet:
+                sheet.write(_sheet_head(headers).encode())
+                buffer: list[str] = []
+                for row_number, row in enumerate(rows, start=2):
+                    buffer.append(_xlsx_row(row_number, row, formatted))
+                    if len(buffer) >= 500:
+                        sheet.write("".join(buffer).encode())
+                        buffer.clear()
+                sheet.write(("".join(buffer) + "</sheetData></worksheet>").encode())
 
 
 def _sheet_name(title: str) -> str:
@@ -176,28 +214,34 @@ def _sheet_name(title: str) -> str:
 
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
+# Cell styles (xl/styles.xml): 0 plain, 1 date, 2 bold header, 3 number with separators, 4 wrapped text.
+_DATE, _NUMBER, _WRAPPED = ' s="1"', ' s="3"', ' s="4"'
 
 
-def _text(value: str) -> str:
-    return f'<c t="inlineStr"><is><t xml:space="preserve">{escape(_ILLEGAL_XML.sub("", value))}</t></is></c>'
+def _text(value: str, style: str = "") -> str:
+    text = escape(_ILLEGAL_XML.sub("", value))
+    return f'<c{style} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
 
 
-def _xlsx_row(number: int, row: list) -> str:
+def _xlsx_row(number: int, row: list, formatted: bool = False) -> str:
     cells = []
+    number_style = _NUMBER if formatted else ""
     for value in row:
         kind = value.__class__
         if value is None:
             cells.append("<c/>")
         elif kind is str:
-            cells.append(_text(value))
+            cells.append(_text(value, _WRAPPED if formatted and "\n" in value else ""))
         elif kind is bool:
             cells.append(f'<c t="b"><v>{int(value)}</v></c>')
         elif kind is dt.date:
-            cells.append(f'<c s="1"><v>{(value - _EXCEL_EPOCH).days}</v></c>')
+            cells.append(f"<c{_DATE}><v>{(value - _EXCEL_EPOCH).days}</v></c>")
         elif kind is dt.datetime:
             cells.append(_text(value.isoformat(sep=" ", timespec="minutes")))
-        elif isinstance(value, int | float | Decimal):
-            cells.append(f"<c><v>{value}</v></c>")
+        elif kind is float:
+            cells.append(f"<c><v>{value!r}</v></c>")
+        elif isinstance(value, int | Decimal):
+            cells.append(f"<c{number_style}><v>{value}</v></c>")
         else:
             cells.append(_text(str(value)))
     return f'<row r="{number}">{"".join(cells)}</row>'
@@ -224,49 +268,67 @@ _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-_XLSX_WORKBOOK = (
-    f'{_XML}<workbook xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}">'
-    '<sheets><sheet name="{name}" sheetId="1" r:id="rId1"/></sheets></workbook>'
+_SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+_STYLES = (
+    f'{_XML}<styleSheet xmlns="{_MAIN_NS}">'
+    '<numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>'
+    '<numFmt numFmtId="165" formatCode="#,##0.########"/></numFmts>'
+    '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
+    '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
+    '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+    '<fill><patternFill patternType="gray125"/></fill></fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="5"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1" applyAlignment="1">'
+    '<alignment vertical="center"/></xf>'
+    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
+    '<alignment vertical="top" wrapText="1"/></xf></cellXfs>'
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+    "</styleSheet>"
 )
-_XLSX_PARTS = {
-    "[Content_Types].xml": (
-        f'{_XML}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/xl/workbook.xml"'
-        ' ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-        '<Override PartName="/xl/worksheets/sheet1.xml"'
-        ' ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        '<Override PartName="/xl/styles.xml"'
-        ' ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-        "</Types>"
-    ),
-    "_rels/.rels": (
-        f'{_XML}<Relationships xmlns="{_PKG_REL_NS}">'
-        f'<Relationship Id="rId1" Type="{_REL_NS}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
-    ),
-    "xl/_rels/workbook.xml.rels": (
-        f'{_XML}<Relationships xmlns="{_PKG_REL_NS}">'
-        f'<Relationship Id="rId1" Type="{_REL_NS}/worksheet" Target="worksheets/sheet1.xml"/>'
-        f'<Relationship Id="rId2" Type="{_REL_NS}/styles" Target="styles.xml"/></Relationships>'
-    ),
-    # Styles: 0 plain, 1 a date (yyyy-mm-dd), 2 the bold header.
-    "xl/styles.xml": (
-        f'{_XML}<styleSheet xmlns="{_MAIN_NS}">'
-        '<numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/></numFmts>'
-        '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
-        '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
-        '<fills count="2"><fill><patternFill patternType="none"/></fill>'
-        '<fill><patternFill patternType="gray125"/></fill></fills>'
-        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-        '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-        '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-        '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
-        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
-        "</styleSheet>"
-    ),
-}
+
+
+def _xlsx_parts(names: list[str]) -> dict[str, str]:
+    """Every part of the package but the sheets' data: content types, relationships, workbook, styles."""
+    count = range(1, len(names) + 1)
+    sheet_types = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="{_SHEET_TYPE}"/>' for n in count
+    )
+    sheet_rels = "".join(
+        f'<Relationship Id="rId{n}" Type="{_REL_NS}/worksheet" Target="worksheets/sheet{n}.xml"/>' for n in count
+    )
+    sheet_list = "".join(
+        f'<sheet name="{escape(name, {chr(34): "&quot;"})}" sheetId="{n}" r:id="rId{n}"/>'
+        for n, name in zip(count, names, strict=True)
+    )
+    return {
+        "[Content_Types].xml": (
+            f'{_XML}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml"'
+            ' ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            f"{sheet_types}"
+            '<Override PartName="/xl/styles.xml"'
+            ' ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+            "</Types>"
+        ),
+        "_rels/.rels": (
+            f'{_XML}<Relationships xmlns="{_PKG_REL_NS}">'
+            f'<Relationship Id="rId1" Type="{_REL_NS}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            f'{_XML}<Relationships xmlns="{_PKG_REL_NS}">{sheet_rels}'
+            f'<Relationship Id="rId{len(names) + 1}" Type="{_REL_NS}/styles" Target="styles.xml"/></Relationships>'
+        ),
+        "xl/workbook.xml": (
+            f'{_XML}<workbook xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}"><sheets>{sheet_list}</sheets></workbook>'
+        ),
+        "xl/styles.xml": _STYLES,
+    }
 
 
 def xlsx_response(plan: TableExportPlan, *, filename: str, title: str) -> FileResponse:

@@ -94,3 +94,16 @@ def test_a_short_list_has_no_summary(owner, mailoutbox):
     message, _html = _email_to(mailoutbox, owner.email)
     assert len([line for line in message.body.splitlines() if line.startswith("[D+")]) == 6
     assert "그 밖에" not in message.body and "전체 목록" not in message.body
+
+
+def test_the_summary_speaks_english_to_an_english_reader(owner, mailoutbox):
+    from notifications.models import NotificationPreference
+
+    NotificationPreference.objects.create(user=owner, language="en")
+    _overdue_portfolio(owner, per_strategy=20)
+    plan_twice(NOW)
+    dispatch_at(NOW)
+    message, html = _email_to(mailoutbox, owner.email)
+    assert "10 more items, by strategy:" in message.body and "10 more items, by strategy:" in html
+    assert "20 (20 overdue)" in message.body
+    assert "Full list" in message.body
