@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import re
+from collections.abc import Iterator
 
 import openpyxl
 import pytest
@@ -27,6 +28,7 @@ from projects.models import CoreProject, Department, Milestone, Organization, Pl
 from projects.money import eok_to_won
 from projects.spreadsheets.columns import MILESTONES, PROJECTS, CoreProjectResource, MilestoneResource
 from projects.spreadsheets.files import blank_template, portfolio_export, portfolio_import, read_sheets
+from tests.conftest import shared_rows
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -111,15 +113,25 @@ def project_row(**values) -> list:
     return [base[header] for header in PROJECT_HEADERS]
 
 
+@pytest.fixture(scope="module")
+def _plan_and_demo_rows(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """The plan (load_seeds) and its sample portfolio (seed_demo), made once for this module; every test runs
+    in its own savepoint on top, so what one test imports is gone for the next (tests/conftest.py)."""
+    with shared_rows(django_db_blocker):
+        call_command("load_seeds", stdout=io.StringIO())
+        call_command("seed_demo", stdout=io.StringIO())
+        yield
+
+
 @pytest.fixture
-def plan(db) -> Plan:
-    call_command("load_seeds")
+def plan(_plan_and_demo_rows, db) -> Plan:
+    """The 2025 plan as announced, with the sample portfolio around it (what `make run` loads)."""
     return Plan.objects.get(code="busan-2025")
 
 
 @pytest.fixture
 def seeded_plan(plan) -> Plan:
-    call_command("seed_demo", stdout=io.StringIO())
+    """The plan filled out to 71 projects by the sample portfolio."""
     return plan
 
 
