@@ -10,6 +10,7 @@ import re
 import pytest
 import time_machine
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -47,7 +48,7 @@ def login(client: Client, user) -> Client:
 
 
 def test_a_manager_changes_only_their_project_even_through_the_service(project, outsider, milestone):
-    with pytest.raises(Exception, match="권한"):
+    with pytest.raises(PermissionDenied, match="이 사업을 수정할 권한이 없습니다"):
         services.milestone_set_status(
             milestone_id=milestone.pk, user=outsider, expected_version=milestone.version, status="submitted"
         )
