@@ -78,19 +78,7 @@ class MilestoneAdminForm(forms.ModelForm):
 
     class Meta:
         model = Milestone
-        fields = [
-            "project",
-            "kind",
-            "title",
-            "responsible_agency",
-            "due_date",
-            "status",
-            "completed_on",
-            "amount_requested",
-            "amount_secured",
-            "owner",
-            "notes",
-        ]
+        fields = ["project", *Milestone.EDITABLE_FIELDS, "status", "completed_on"]
 
     def clean_status(self) -> str:
         status = self.cleaned_data["status"]

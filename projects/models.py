@@ -322,6 +322,17 @@ class Milestone(models.Model):
     OPEN_STATUSES = (Status.PLANNED, Status.IN_PROGRESS, Status.SUBMITTED)
     CLOSED_STATUSES = (Status.ACHIEVED, Status.MISSED, Status.CANCELLED)
     FUNDING_KINDS = (Kind.NATIONAL_FUNDING, Kind.PUBLIC_CONTEST, Kind.BUDGET_REFLECTION)
+    # What a person types about a milestone (forms, the admin, the services); status has its own actions.
+    EDITABLE_FIELDS = (
+        "kind",
+        "title",
+        "responsible_agency",
+        "due_date",
+        "amount_requested",
+        "amount_secured",
+        "owner",
+        "notes",
+    )
 
     project = models.ForeignKey(
         CoreProject, on_delete=models.CASCADE, related_name="milestones", verbose_name=_("핵심사업")
