@@ -15,6 +15,7 @@ from projects.spreadsheets.columns import MILESTONES, PROJECTS, CoreProjectResou
 from projects.spreadsheets.files import portfolio_export, portfolio_import
 from tests.projects.test_import_export import (  # noqa: F401 (fixtures)
     PROJECT_HEADERS,
+    _plan_and_demo_rows,
     admin_client,
     csv_bytes,
     csv_rows,
