@@ -169,14 +169,14 @@ def _reminders_insert(rows: list[tuple]) -> None:
 
     Tuples, not model instances: building 18,000 Reminder objects was more than half of a first pass. On
     PostgreSQL one INSERT … SELECT FROM unnest() of one array per column (six parameters, however many rows);
-    elsewhere bulk_create in batches of a few hundred parameters.
+    elsewhere (SQLite, for development) bulk_create.
     """
     if not rows:
         return
     now = timezone.now()
     if connection.vendor != "postgresql":
         objects = [Reminder(**dict(zip(NEW_REMINDER_FIELDS, row, strict=True))) for row in rows]
-        Reminder.objects.bulk_create(objects, ignore_conflicts=True, batch_size=ID_BATCH // 10)
+        Reminder.objects.bulk_create(objects, ignore_conflicts=True)  # SQLite (development): Django's own batches
         return
     meta = Reminder._meta
     fields = [meta.get_field(name.removesuffix("_id")) for name in NEW_REMINDER_FIELDS]
@@ -269,7 +269,8 @@ def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> i
                 not_before=now if day == today else seoul_datetime(day, policy.send_hour),
             )
         )
-    OutboxMessage.objects.bulk_create(wanted, ignore_conflicts=True, batch_size=ID_BATCH // 10)
+    # 20 rows × 22 columns: 440 parameters where bulk_create cannot bind one array per column.
+    OutboxMessage.objects.bulk_create(wanted, ignore_conflicts=True, batch_size=20)
     wanted_keys = set(key_of.values())
     message_of = {key: pk for key, pk in recent.values_list("key", "pk") if key in wanted_keys}
     revived = sorted(

@@ -184,7 +184,7 @@ def xlsx_workbook_write(sheets: list[tuple[str, list[str], Iterable[list]]], out
     numbers, text as text (``formatted``: numbers with thousands separators, multi-line text wrapped).
 
     The sheets' XML is written directly, row by row, into the zip: openpyxl (even write-only) took 50× the SQL
-    for 71,000 rows, most of it building a cell object per value. Text is always an inline string cell and no
+    for 71,000 rows, most of it building a cell object per value. Text is always a (shared) string cell and no
     cell is ever a formula, so a title starting with "=" stays text.
     """
     names = []
@@ -193,19 +193,31 @@ def xlsx_workbook_write(sheets: list[tuple[str, list[str], Iterable[list]]], out
         while name in names:
             name = f"{name[:28]}_{len(names)}"
         names.append(name)
+    # Text goes into the shared-string table (what Excel writes, and what openpyxl reads fastest), each
+    # distinct text once; the table is written after the sheets, once it is complete.
+    strings: dict[str, int] = {}
     with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for part, content in _xlsx_parts(names).items():
             archive.writestr(part, content)
         for number, (_title, headers, rows) in enumerate(sheets, start=1):
             with archive.open(f"xl/worksheets/sheet{number}.xml", "w") as sheet:
-                sheet.write(_sheet_head(headers).encode())
+                sheet.write(_sheet_head(headers, strings).encode())
                 buffer: list[str] = []
                 for row_number, row in enumerate(rows, start=2):
-                    buffer.append(_xlsx_row(row_number, row, formatted))
+                    buffer.append(_xlsx_row(row_number, row, strings, formatted))
                     if len(buffer) >= 500:
                         sheet.write("".join(buffer).encode())
                         buffer.clear()
                 sheet.write(("".join(buffer) + "</sheetData></worksheet>").encode())
+        with archive.open("xl/sharedStrings.xml", "w") as table:
+            table.write(f'{_XML}<sst xmlns="{_MAIN_NS}" uniqueCount="{len(strings)}">'.encode())
+            chunk: list[str] = []
+            for text in strings:
+                chunk.append(f'<si><t xml:space="preserve">{escape(text)}</t></si>')
+                if len(chunk) >= 1000:
+                    table.write("".join(chunk).encode())
+                    chunk.clear()
+            table.write(("".join(chunk) + "</sst>").encode())
 
 
 def _sheet_name(title: str) -> str:
@@ -218,12 +230,15 @@ _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _DATE, _NUMBER, _WRAPPED = ' s="1"', ' s="3"', ' s="4"'
 
 
-def _text(value: str, style: str = "") -> str:
-    text = escape(_ILLEGAL_XML.sub("", value))
-    return f'<c{style} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+def _text(value: str, strings: dict[str, int], style: str = "") -> str:
+    text = _ILLEGAL_XML.sub("", value)
+    index = strings.get(text)
+    if index is None:
+        index = strings[text] = len(strings)
+    return f'<c{style} t="s"><v>{index}</v></c>'
 
 
-def _xlsx_row(number: int, row: list, formatted: bool = False) -> str:
+def _xlsx_row(number: int, row: list, strings: dict[str, int], formatted: bool = False) -> str:
     cells = []
     number_style = _NUMBER if formatted else ""
     for value in row:
@@ -231,30 +246,28 @@ def _xlsx_row(number: int, row: list, formatted: bool = False) -> str:
         if value is None:
             cells.append("<c/>")
         elif kind is str:
-            cells.append(_text(value, _WRAPPED if formatted and "\n" in value else ""))
+            cells.append(_text(value, strings, _WRAPPED if formatted and "\n" in value else ""))
         elif kind is bool:
             cells.append(f'<c t="b"><v>{int(value)}</v></c>')
         elif kind is dt.date:
             cells.append(f"<c{_DATE}><v>{(value - _EXCEL_EPOCH).days}</v></c>")
         elif kind is dt.datetime:
-            cells.append(_text(value.isoformat(sep=" ", timespec="minutes")))
+            cells.append(_text(value.isoformat(sep=" ", timespec="minutes"), strings))
         elif kind is float:
             cells.append(f"<c><v>{value!r}</v></c>")
         elif isinstance(value, int | Decimal):
             cells.append(f"<c{number_style}><v>{value}</v></c>")
         else:
-            cells.append(_text(str(value)))
+            cells.append(_text(str(value), strings))
     return f'<row r="{number}">{"".join(cells)}</row>'
 
 
-def _sheet_head(headers: list[str]) -> str:
+def _sheet_head(headers: list[str], strings: dict[str, int]) -> str:
     widths = "".join(
         f'<col min="{n}" max="{n}" width="{max(10, min(40, len(header) * 2 + 4))}" customWidth="1"/>'
         for n, header in enumerate(headers, start=1)
     )
-    header_cells = "".join(
-        f'<c s="2" t="inlineStr"><is><t xml:space="preserve">{escape(header)}</t></is></c>' for header in headers
-    )
+    header_cells = "".join(_text(header, strings, ' s="2"') for header in headers)
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         f'<worksheet xmlns="{_MAIN_NS}"><sheetViews><sheetView workbookViewId="0">'
@@ -314,6 +327,8 @@ def _xlsx_parts(names: list[str]) -> dict[str, str]:
             f"{sheet_types}"
             '<Override PartName="/xl/styles.xml"'
             ' ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+            '<Override PartName="/xl/sharedStrings.xml"'
+            ' ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
             "</Types>"
         ),
         "_rels/.rels": (
@@ -322,7 +337,9 @@ def _xlsx_parts(names: list[str]) -> dict[str, str]:
         ),
         "xl/_rels/workbook.xml.rels": (
             f'{_XML}<Relationships xmlns="{_PKG_REL_NS}">{sheet_rels}'
-            f'<Relationship Id="rId{len(names) + 1}" Type="{_REL_NS}/styles" Target="styles.xml"/></Relationships>'
+            f'<Relationship Id="rId{len(names) + 1}" Type="{_REL_NS}/styles" Target="styles.xml"/>'
+            f'<Relationship Id="rId{len(names) + 2}" Type="{_REL_NS}/sharedStrings" Target="sharedStrings.xml"/>'
+            "</Relationships>"
         ),
         "xl/workbook.xml": (
             f'{_XML}<workbook xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}"><sheets>{sheet_list}</sheets></workbook>'
