@@ -5,22 +5,38 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from projects.models import CoreProject, Milestone, ProgressUpdate
+from projects.models import NOTE_MAX_LENGTH, CoreProject, Milestone, ProgressUpdate
 from projects.money import eok_to_won, won_to_eok
 
 MAX_EOK = Decimal("90000000")  # 900조 원: more than any budget; keeps the amount inside a 64-bit integer of won
 
 
 class EokField(forms.DecimalField):
-    """An amount typed in 억원 (e.g. 19270 or 0.5) and stored in whole won."""
+    """An amount typed in 억원 (e.g. 19270 or 0.5) and stored in whole won; label, help and errors say 억원."""
 
     def __init__(self, **kwargs):
         for key in ("max_value", "min_value", "max_digits", "decimal_places", "step_size"):
             kwargs.pop(key, None)
-        kwargs.setdefault("help_text", _("억원 단위 (예: 1,927억 원이면 1927, 5천만 원이면 0.5)"))
+        if not kwargs.get("help_text"):
+            kwargs["help_text"] = _("억원 단위로 입력합니다 (예: 1,927억 원이면 1927, 5천만 원이면 0.5).")
+            if not kwargs.get("required", True):
+                kwargs["help_text"] = _(
+                    "억원 단위로 입력합니다 (예: 1,927억 원이면 1927, 5천만 원이면 0.5). 비워 두면 미정입니다."
+                )
+        label = kwargs.get("label")
+        if label and "억원" not in str(label):
+            kwargs["label"] = format_lazy("{} ({})", label, _("억원"))
         super().__init__(min_value=0, max_value=MAX_EOK, decimal_places=2, **kwargs)
+        self.error_messages["max_value"] = _(
+            "억원 단위로 %(limit_value)s 이하로 입력하세요. 원 단위 금액이라면 1억(100000000)으로 나눈 값입니다 "
+            "(예: 52750000000원 → 527.5)."
+        )
+        self.error_messages["max_decimal_places"] = _(
+            "억원 단위로 소수 둘째 자리까지 입력하세요 (0.01억 원 = 100만 원)."
+        )
         self.widget.attrs.setdefault("step", "0.01")
 
     def prepare_value(self, value):
@@ -71,7 +87,10 @@ class MilestoneForm(forms.ModelForm):
             "owner",
             "notes",
         ]
-        widgets = {"due_date": forms.DateInput(attrs={"type": "date"}), "notes": forms.Textarea(attrs={"rows": 3})}
+        widgets = {
+            "due_date": forms.DateInput(attrs={"type": "date"}),
+            "notes": forms.Textarea(attrs={"rows": 3, "maxlength": NOTE_MAX_LENGTH}),
+        }
 
     def __init__(self, *args, project, **kwargs):
         super().__init__(*args, **kwargs)
@@ -96,16 +115,37 @@ class AchieveForm(VersionedForm):
     amount_secured = EokField(label=_("확보액 (억원)"), required=False)
 
 
-class ReasonForm(VersionedForm):
-    reason = forms.CharField(label=_("사유"), max_length=300, required=False)
+class MissForm(VersionedForm):
+    reason = forms.CharField(
+        label=_("미달성 사유"),
+        max_length=300,
+        help_text=_("예: 공모 탈락, 예산 미반영. 변경 이력에 남습니다."),
+        error_messages={"required": _("미달성 사유를 입력하세요.")},
+    )
 
 
 class CancelForm(VersionedForm):
-    reason = forms.CharField(label=_("취소 사유"), max_length=300)
+    reason = forms.CharField(
+        label=_("취소 사유"),
+        max_length=300,
+        help_text=_("예: 사업 재편으로 불필요. 변경 이력에 남습니다."),
+        error_messages={"required": _("취소 사유를 입력하세요.")},
+    )
+
+
+class ReopenForm(VersionedForm):
+    reason = forms.CharField(
+        label=_("다시 여는 사유"),
+        max_length=300,
+        help_text=_("예: 잘못 눌러 미달성으로 표시함. 변경 이력에 남습니다."),
+        error_messages={"required": _("다시 여는 사유를 입력하세요.")},
+    )
 
 
 class RescheduleForm(VersionedForm):
-    due_date = forms.DateField(label=_("새 기한"), widget=forms.DateInput(attrs={"type": "date"}))
+    due_date = forms.DateField(
+        label=_("새 기한"), widget=forms.DateInput(attrs={"type": "date"}), input_formats=["%Y-%m-%d"]
+    )
     reason = forms.CharField(label=_("변경 사유"), max_length=300)
 
 

@@ -9,12 +9,20 @@ import datetime as dt
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from tracker.dates import seoul_today
+
 SAMPLE_PREFIX = "[예시]"
+NOTE_MAX_LENGTH = 2000  # a milestone's note: a few paragraphs, not a pasted report
+# A plan's milestones fall between the year before it was adopted and five years after its last project ends.
+PLAN_YEARS_BEFORE = 1
+PLAN_YEARS_AFTER = 5
 
 
 class MoneyField(models.PositiveBigIntegerField):
@@ -27,8 +35,8 @@ class MoneyField(models.PositiveBigIntegerField):
     def formfield(self, **kwargs):
         from projects.forms import EokField
 
-        kwargs.pop("help_text", None)
-        return super().formfield(**{"form_class": EokField, **kwargs})
+        # The model's help text speaks of won (how it is stored); a form speaks of 억원 (how it is typed).
+        return super().formfield(**{"form_class": EokField, **kwargs, "help_text": ""})
 
 
 class SupportNeedsJSONField(models.JSONField):
@@ -59,6 +67,14 @@ class Plan(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def date_window(self) -> tuple[dt.date, dt.date]:
+        """The dates a milestone of this plan may carry: 1 Jan of the year before adoption to 31 Dec five years
+        after the latest project end year (or the adoption year, if later)."""
+        first_year = (self.adopted_on or seoul_today()).year
+        last_end = self.projects.aggregate(last=models.Max("end_year"))["last"] if self.pk else None
+        last_year = max(first_year, last_end or first_year)
+        return dt.date(first_year - PLAN_YEARS_BEFORE, 1, 1), dt.date(last_year + PLAN_YEARS_AFTER, 12, 31)
 
 
 class Strategy(models.Model):
@@ -325,7 +341,19 @@ class Milestone(models.Model):
         related_name="owned_milestones",
         verbose_name=_("담당자"),
     )
-    notes = models.TextField(_("비고"), blank=True)
+    notes = models.TextField(
+        _("비고"),
+        blank=True,
+        max_length=NOTE_MAX_LENGTH,
+        validators=[MaxLengthValidator(NOTE_MAX_LENGTH)],
+    )
+    closed_at = models.DateTimeField(
+        _("종료 시각"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("달성·미달성·취소로 바뀐 시각. 다시 열 수 있는 기한(7일)을 여기서 잽니다."),
+    )
     version = models.PositiveIntegerField(
         _("버전"),
         default=1,
@@ -366,11 +394,40 @@ class Milestone(models.Model):
 
     def save(self, *args, **kwargs):
         """Every save of an existing milestone bumps its version, so a stale form cannot overwrite it."""
+        self._stamp_closed_at()
         if not self._state.adding:
             self.version += 1
             if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at"}
+                kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at", "closed_at"}
         super().save(*args, **kwargs)
+
+    def _stamp_closed_at(self) -> None:
+        """Closing (from anywhere: workspace, admin, import) records when; reopening forgets it."""
+        if self.status in self.CLOSED_STATUSES:
+            if self.closed_at is None:
+                self.closed_at = timezone.now()
+        else:
+            self.closed_at = None
+
+    def clean(self) -> None:
+        """Dates inside the plan's window (docs/decisions.md); a completion date is never in the future."""
+        if not self.project_id:
+            return
+        plan = Plan.objects.filter(projects__pk=self.project_id).first()
+        if plan is None:
+            return
+        first, last = plan.date_window()
+        errors = {}
+        window = {"first": first.isoformat(), "last": last.isoformat()}
+        if self.due_date and not first <= self.due_date <= last:
+            errors["due_date"] = _("기한은 %(first)s부터 %(last)s 사이여야 합니다.") % window
+        if self.completed_on:
+            if self.completed_on > seoul_today():
+                errors["completed_on"] = _("달성일은 오늘보다 늦을 수 없습니다.")
+            elif self.completed_on < first:
+                errors["completed_on"] = _("달성일은 %(first)s 이후여야 합니다.") % window
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def is_open(self) -> bool:

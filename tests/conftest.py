@@ -70,12 +70,16 @@ def smtp_server(settings) -> Iterator[SmtpServer]:
 
 @pytest.fixture
 def owner(db):
-    return UserFactory(username="owner", role=roles.PROJECT_MANAGER)
+    return UserFactory(
+        username="owner", role=roles.PROJECT_MANAGER, profile__name="김담당", profile__department="해양정책과"
+    )
 
 
 @pytest.fixture
 def teammate(db):
-    return UserFactory(username="teammate", role=roles.PROJECT_MANAGER)
+    return UserFactory(
+        username="teammate", role=roles.PROJECT_MANAGER, profile__name="이동료", profile__department="투자유치과"
+    )
 
 
 @pytest.fixture

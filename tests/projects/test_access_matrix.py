@@ -12,7 +12,7 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
-from projects import roles
+from projects import roles, services
 from projects.models import CoreProject, Milestone, ProgressUpdate
 from projects.views import MILESTONE_ACTIONS
 from tests.factories import CoreProjectFactory, MilestoneFactory, user_with_role
@@ -41,7 +41,15 @@ def frozen_clock():
 
 
 @pytest.fixture
-def milestone(project, owner):
+def milestone(request, project, owner):
+    """An open milestone; for the reopen page, one its manager marked missed yesterday."""
+    page = getattr(request.node, "callspec", None) and request.node.callspec.params.get("page")
+    if page == "milestone_action:reopen":
+        with time_machine.travel(NOW - dt.timedelta(days=1), tick=False):
+            closed = MilestoneFactory(project=project, owner=owner, title="국비 신청서", due_date=dt.date(2026, 12, 2))
+            return services.milestone_set_status(
+                milestone_id=closed.pk, user=owner, expected_version=1, status="missed", reason="공모 탈락"
+            )
     return MilestoneFactory(project=project, owner=owner, title="국비 신청서", due_date=dt.date(2026, 12, 2))
 
 
@@ -78,6 +86,7 @@ def valid_post(page: str, milestone: Milestone) -> dict[str, Any]:
         "milestone_action:miss": {**version, "reason": "공모 탈락"},
         "milestone_action:cancel": {**version, "reason": "사업 재편"},
         "milestone_action:reschedule": {**version, "due_date": "2026-12-20", "reason": "부처 일정 연기"},
+        "milestone_action:reopen": {**version, "reason": "잘못 눌러 미달성으로 표시함"},
     }.get(page, {})
 
 

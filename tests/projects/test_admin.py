@@ -77,7 +77,7 @@ def test_autocomplete_finds_users_and_organizations(admin_client, owner):
     url = reverse("admin:autocomplete")
     common = {"app_label": "projects", "model_name": "coreproject"}
     users = admin_client.get(url, {**common, "field_name": "managers", "term": "own"}).json()
-    assert [row["text"] for row in users["results"]] == ["owner"]
+    assert [row["text"] for row in users["results"]] == ["김담당 (해양정책과)"]
     organizations = admin_client.get(url, {**common, "field_name": "partners", "term": "항만"}).json()
     assert [row["text"] for row in organizations["results"]] == ["부산항만공사"]
 

@@ -1,0 +1,9 @@
+// After an action the page opens at the acted-on row (#milestone-N). Its message is already in that row; moving
+// the keyboard focus there makes screen readers read it out and keeps the next Tab inside the row.
+document.addEventListener("DOMContentLoaded", function () {
+  var target = location.hash ? document.getElementById(location.hash.slice(1)) : null;
+  var message = (target || document).querySelector("[data-row-message]");
+  if (message) {
+    message.focus({ preventScroll: false });
+  }
+});
