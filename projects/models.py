@@ -12,10 +12,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from projects.form_fields import EokField, SupportNeedsField
 from tracker.dates import seoul_today
 
 SAMPLE_PREFIX = "[예시]"
@@ -33,8 +35,6 @@ class MoneyField(models.PositiveBigIntegerField):
         super().__init__(*args, **kwargs)
 
     def formfield(self, **kwargs):
-        from projects.forms import EokField
-
         # The model's help text speaks of won (how it is stored); a form speaks of 억원 (how it is typed).
         return super().formfield(**{"form_class": EokField, **kwargs, "help_text": ""})
 
@@ -43,9 +43,9 @@ class SupportNeedsJSONField(models.JSONField):
     """A list of ``CoreProject.Support`` values, edited as check boxes."""
 
     def formfield(self, **kwargs):
-        from projects.forms import SupportNeedsField
-
-        return models.Field.formfield(self, **{"form_class": SupportNeedsField, **kwargs})
+        return models.Field.formfield(
+            self, **{"form_class": SupportNeedsField, "choices": self.model.Support.choices, **kwargs}
+        )
 
 
 class Plan(models.Model):
@@ -274,6 +274,9 @@ class CoreProject(models.Model):
         self._set_plan_from_task()
         super().save(*args, **kwargs)
 
+    def get_absolute_url(self) -> str:
+        return reverse("projects:project", args=[self.pk])
+
     def validate_constraints(self, exclude=None) -> None:
         # plan and is_sample are never on a form but always set on the row: check the constraints that use them.
         super().validate_constraints(exclude=set(exclude or ()) - {"plan", "is_sample"})
@@ -295,6 +298,19 @@ class CoreProject(models.Model):
     def support_needs_display(self) -> list[str]:
         labels = dict(self.Support.choices)
         return [str(labels.get(value, value)) for value in self.support_needs]
+
+
+class MilestoneQuerySet(models.QuerySet):
+    """The business phrases about milestones, one definition each (also usable as Q on history rows)."""
+
+    def open(self) -> MilestoneQuerySet:
+        return self.filter(Milestone.open_q())
+
+    def overdue(self, today: dt.date) -> MilestoneQuerySet:
+        return self.filter(Milestone.overdue_q(today))
+
+    def due_within(self, today: dt.date, days: int) -> MilestoneQuerySet:
+        return self.filter(Milestone.due_within_q(today, days))
 
 
 class Milestone(models.Model):
@@ -321,6 +337,17 @@ class Milestone(models.Model):
     OPEN_STATUSES = (Status.PLANNED, Status.IN_PROGRESS, Status.SUBMITTED)
     CLOSED_STATUSES = (Status.ACHIEVED, Status.MISSED, Status.CANCELLED)
     FUNDING_KINDS = (Kind.NATIONAL_FUNDING, Kind.PUBLIC_CONTEST, Kind.BUDGET_REFLECTION)
+    # What a person types about a milestone (forms, the admin, the services); status has its own actions.
+    EDITABLE_FIELDS = (
+        "kind",
+        "title",
+        "responsible_agency",
+        "due_date",
+        "amount_requested",
+        "amount_secured",
+        "owner",
+        "notes",
+    )
 
     project = models.ForeignKey(
         CoreProject, on_delete=models.CASCADE, related_name="milestones", verbose_name=_("핵심사업")
@@ -363,6 +390,7 @@ class Milestone(models.Model):
     created_at = models.DateTimeField(_("등록 시각"), auto_now_add=True)
     updated_at = models.DateTimeField(_("수정 시각"), auto_now=True)
 
+    objects = MilestoneQuerySet.as_manager()
     history = HistoricalRecords(verbose_name=_("마일스톤 변경 이력"))
 
     class Meta:
@@ -428,6 +456,31 @@ class Milestone(models.Model):
                 errors["completed_on"] = _("달성일은 %(first)s 이후여야 합니다.") % window
         if errors:
             raise ValidationError(errors)
+
+    def get_absolute_url(self) -> str:
+        return self.url_for(project_id=self.project_id, milestone_id=self.pk)
+
+    @staticmethod
+    def url_for(*, project_id: int, milestone_id: int) -> str:
+        """A milestone's row on its project page (also for a history row, which has the same ids)."""
+        return reverse("projects:project", args=[project_id]) + f"#milestone-{milestone_id}"
+
+    @classmethod
+    def open_q(cls, prefix: str = "") -> Q:
+        """Open: planned, in progress or submitted (not achieved, missed or cancelled)."""
+        return Q(**{f"{prefix}status__in": cls.OPEN_STATUSES})
+
+    @classmethod
+    def overdue_q(cls, today: dt.date, prefix: str = "") -> Q:
+        """Overdue: still open and due before ``today``."""
+        return cls.open_q(prefix) & Q(**{f"{prefix}due_date__lt": today})
+
+    @classmethod
+    def due_within_q(cls, today: dt.date, days: int, prefix: str = "") -> Q:
+        """Upcoming: still open and due from ``today`` to ``days`` days later, both included."""
+        return cls.open_q(prefix) & Q(
+            **{f"{prefix}due_date__gte": today, f"{prefix}due_date__lte": today + dt.timedelta(days=days)}
+        )
 
     @property
     def is_open(self) -> bool:

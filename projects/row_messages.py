@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.http import HttpRequest
 
 from projects.models import Milestone
-from projects.selectors import FieldChange, milestone_changes_since, milestone_last_change
+from projects.history import FieldChange, milestone_changes_since, milestone_last_change
 
 ROW_TAG = re.compile(r"\brow-milestone-(\d+)\b")
 SEEN_TAG = re.compile(r"\bseen-(\d+)\b")

@@ -9,14 +9,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods
 from django_tables2 import RequestConfig
 from django_tables2.export import TableExport
 
-from projects import selectors, services
+from projects import history, selectors, services
 from projects.filters import MilestoneFilter, ProjectFilter
 from projects.forms import (
     AchieveForm,
@@ -166,7 +165,7 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "notes": notes,
             "this_week": this_week,
             "has_note_this_week": any(note.week_start == this_week for note in notes),
-            "history": selectors.project_history(project=project, limit=15),
+            "history": history.project_history(project=project, limit=15),
         },
     )
 
@@ -174,8 +173,8 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @portfolio_reader
 def project_history(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_object_or_404(CoreProject, pk=pk)
-    history = selectors.project_history(project=project, limit=200)
-    return render(request, "projects/project_history.html", {"project": project, "history": history})
+    entries = history.project_history(project=project, limit=200)
+    return render(request, "projects/project_history.html", {"project": project, "history": entries})
 
 
 @portfolio_reader
@@ -196,7 +195,7 @@ def milestone_create(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.SUCCESS,
                 _("마일스톤 '%(title)s'을(를) 추가했습니다.") % {"title": milestone.title},
             )
-            return redirect(_milestone_anchor(milestone))
+            return redirect(milestone.get_absolute_url())
     return render(request, "projects/milestone_form.html", {"form": form, "project": project})
 
 
@@ -215,7 +214,7 @@ def milestone_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 milestone_id=milestone.pk, user=request.user, expected_version=seen_version, changes=form.changes()
             )
         except services.MilestoneConflict as error:
-            conflict = selectors.milestone_changes_since(milestone=error.current, version=seen_version)
+            conflict = history.milestone_changes_since(milestone=error.current, version=seen_version)
             # Re-bind the person's own input to the current version: saving again re-applies it on purpose.
             data = request.POST.copy()
             data["version"] = str(error.current.version)
@@ -230,7 +229,7 @@ def milestone_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.SUCCESS,
                 _("마일스톤 '%(title)s'을(를) 저장했습니다.") % {"title": milestone.title},
             )
-            return redirect(_milestone_anchor(milestone))
+            return redirect(milestone.get_absolute_url())
     return render(
         request,
         "projects/milestone_form.html",
@@ -333,14 +332,14 @@ def milestone_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
                 _("다른 사용자가 그사이 이 마일스톤을 바꿨습니다. 아래 바뀐 내용을 확인한 뒤 다시 처리하세요."),
                 seen_version=form.cleaned_data["version"],
             )
-            return redirect(_milestone_anchor(milestone))
+            return redirect(milestone.get_absolute_url())
         except PermissionDenied as error:
             form.add_error(None, str(error))
         except ValidationError as error:
             if not form.visible_fields():
                 # A one-click button has no field to put the error next to: it goes in the row.
                 row_message(request, milestone, messages.ERROR, " ".join(error.messages))
-                return redirect(_milestone_anchor(milestone))
+                return redirect(milestone.get_absolute_url())
             _add_errors(form, error)
         else:
             text = SUCCESS_MESSAGES[action] % {
@@ -349,7 +348,7 @@ def milestone_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
                 "status": updated.get_status_display(),
             }
             row_message(request, updated, messages.SUCCESS, text)
-            return redirect(_milestone_anchor(updated))
+            return redirect(updated.get_absolute_url())
     return render(
         request,
         "projects/milestone_action.html",
@@ -380,16 +379,12 @@ def progress_note(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         services.progress_update_save(project=project, user=request.user, **form.cleaned_data)
         messages.success(request, _("이번 주 진행 보고를 저장했습니다."))
-        return redirect(reverse("projects:project", args=[project.pk]) + "#notes")
+        return redirect(project.get_absolute_url() + "#notes")
     return render(
         request,
         "projects/progress_note_form.html",
         {"form": form, "project": project, "this_week": this_week, "existing": existing},
     )
-
-
-def _milestone_anchor(milestone: Milestone) -> str:
-    return reverse("projects:project", args=[milestone.project_id]) + f"#milestone-{milestone.pk}"
 
 
 def _add_errors(form, error: ValidationError) -> None:
