@@ -11,6 +11,7 @@ urlpatterns = [
     path("preferences/<str:token>/", views.preferences, name="preferences"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("calendar/", views.calendar_settings, name="calendar"),
+    path("settings/", views.my_settings, name="settings"),
     path("digest/", views.digest_page, name="digest"),
     path("digest/<str:week>/", views.digest_page, name="digest_week"),
     path("feeds/<str:token>/my.ics", views.my_calendar_feed, name="my_calendar"),

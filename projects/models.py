@@ -295,6 +295,21 @@ class CoreProject(models.Model):
     def strategy(self) -> Strategy:
         return self.task.strategy
 
+    def period_display(self) -> str:
+        """사업 기간 as people write it: '2026~2030년', '2026년부터', '2030년까지', or '미정'."""
+        start, end = self.start_year, self.end_year
+        if start and end:
+            return (
+                _("%(start)s~%(end)s년") % {"start": start, "end": end}
+                if start != end
+                else _("%(year)s년") % {"year": start}
+            )
+        if start:
+            return _("%(year)s년부터 (종료 미정)") % {"year": start}
+        if end:
+            return _("%(year)s년까지 (시작 미정)") % {"year": end}
+        return _("미정")
+
     def support_needs_display(self) -> list[str]:
         labels = dict(self.Support.choices)
         return [str(labels.get(value, value)) for value in self.support_needs]
@@ -429,6 +444,9 @@ class Milestone(models.Model):
                 kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at", "closed_at"}
         super().save(*args, **kwargs)
 
+    def get_absolute_url(self) -> str:
+        return self.url_for(project_id=self.project_id, milestone_id=self.pk)
+
     def _stamp_closed_at(self) -> None:
         """Closing (from anywhere: workspace, admin, import) records when; reopening forgets it."""
         if self.status in self.CLOSED_STATUSES:
@@ -456,9 +474,6 @@ class Milestone(models.Model):
                 errors["completed_on"] = _("달성일은 %(first)s 이후여야 합니다.") % window
         if errors:
             raise ValidationError(errors)
-
-    def get_absolute_url(self) -> str:
-        return self.url_for(project_id=self.project_id, milestone_id=self.pk)
 
     @staticmethod
     def url_for(*, project_id: int, milestone_id: int) -> str:
@@ -610,6 +625,11 @@ class MilestoneTemplateStep(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def title_for_people(self) -> str:
+        """The title with its placeholders spelled out ('○○○○년 국비 신청', '(공모명) 신청 마감')."""
+        return self.title.replace("{year}", str(_("○○○○"))).replace("{name}", str(_("(공모명)")))
 
     def clean(self) -> None:
         if self.date_rule == self.DateRule.CALENDAR and self.month and self.day:

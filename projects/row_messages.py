@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from django.contrib import messages
 from django.http import HttpRequest
 
-from projects.models import Milestone
 from projects.history import FieldChange, milestone_changes_since, milestone_last_change
+from projects.models import Milestone
 
 ROW_TAG = re.compile(r"\brow-milestone-(\d+)\b")
 SEEN_TAG = re.compile(r"\bseen-(\d+)\b")

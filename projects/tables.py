@@ -188,6 +188,11 @@ class PortfolioProjectTable(ProjectDeadlineTable):
     lead_department = tables.Column(verbose_name=_("주관부서"), order_by="lead_department__name")
     budget_total = tables.Column(verbose_name=_("총사업비(억원)"), attrs=NUMERIC)
     budget_national = tables.Column(verbose_name=_("국비(억원)"), attrs=NUMERIC)
+    # Exports only: the screen shows the next milestone's date and title in one cell; a spreadsheet gets the
+    # title and a real date cell side by side.
+    next_milestone_date = tables.Column(
+        verbose_name=_("다음 마일스톤 기한"), accessor="next_milestone_due", visible=False, orderable=False
+    )
 
     class Meta(ProjectDeadlineTable.Meta):
         fields = ["code", "name", "strategy", "category", "lead_department", "rag_status", "budget_total"]
@@ -201,6 +206,7 @@ class PortfolioProjectTable(ProjectDeadlineTable):
             "budget_total",
             "budget_national",
             "next_milestone_due",
+            "next_milestone_date",
             "overdue_count",
             "upcoming_count",
             "last_note_week",
@@ -222,7 +228,10 @@ class PortfolioProjectTable(ProjectDeadlineTable):
     def value_rag_status(self, record: CoreProject) -> str:
         return record.get_rag_status_display()
 
-    def value_next_milestone_due(self, value, record: CoreProject):
+    def value_next_milestone_due(self, value, record: CoreProject) -> str:
+        return record.next_milestone_title or ""
+
+    def value_next_milestone_date(self, value):
         return value
 
     def value_last_note_week(self, value):
