@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -73,7 +73,7 @@ class PreferenceForm(forms.ModelForm):
     class Meta:
         model = NotificationPreference
         fields = ["reminders", "digest", "digest_whole_plan", "digest_my_projects", "language"]
-        labels = {"language": _lazy("언어 (화면과 메일)")}
+        labels = {"language": gettext_lazy("언어 (화면과 메일)")}
 
 
 @login_required

@@ -102,7 +102,11 @@ class MilestoneTable(tables.Table):
     amount_secured = tables.Column(verbose_name=_("확보액"), attrs=NUMERIC)
     owner = tables.Column(verbose_name=_("담당자"))
     actions = tables.TemplateColumn(
-        template_name="projects/_milestone_actions.html", verbose_name=_("처리"), orderable=False
+        template_name="projects/_milestone_actions.html",
+        verbose_name=_("처리"),
+        orderable=False,
+        # render_table hands the column the page's context, where the table has another name.
+        extra_context=lambda table: {"table": table},
     )
 
     class Meta:

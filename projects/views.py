@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from django_tables2 import RequestConfig
 from django_tables2.export import TableExport
@@ -250,15 +250,17 @@ MILESTONE_ACTIONS = {
     REOPEN: (ReopenForm, REOPEN),
 }
 SUCCESS_MESSAGES = {
-    "start": _lazy("'%(title)s'을(를) 진행 중으로 표시했습니다."),
-    "submit": _lazy("'%(title)s'을(를) 제출 완료로 표시했습니다."),
-    "achieve": _lazy("'%(title)s'을(를) 달성으로 표시했습니다."),
-    "miss": _lazy(
+    "start": gettext_lazy("'%(title)s'을(를) 진행 중으로 표시했습니다."),
+    "submit": gettext_lazy("'%(title)s'을(를) 제출 완료로 표시했습니다."),
+    "achieve": gettext_lazy("'%(title)s'을(를) 달성으로 표시했습니다."),
+    "miss": gettext_lazy(
         "'%(title)s'을(를) 미달성으로 표시했습니다. 잘못 표시했다면 7일 안에 '다시 열기'로 되돌릴 수 있습니다."
     ),
-    "cancel": _lazy("'%(title)s'을(를) 취소했습니다. 잘못 취소했다면 7일 안에 '다시 열기'로 되돌릴 수 있습니다."),
-    "reschedule": _lazy("'%(title)s'의 기한을 %(due)s(으)로 옮겼습니다."),
-    REOPEN: _lazy("'%(title)s'을(를) 다시 열었습니다 (%(status)s)."),
+    "cancel": gettext_lazy(
+        "'%(title)s'을(를) 취소했습니다. 잘못 취소했다면 7일 안에 '다시 열기'로 되돌릴 수 있습니다."
+    ),
+    "reschedule": gettext_lazy("'%(title)s'의 기한을 %(due)s(으)로 옮겼습니다."),
+    REOPEN: gettext_lazy("'%(title)s'을(를) 다시 열었습니다 (%(status)s)."),
 }
 
 
