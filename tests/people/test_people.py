@@ -148,3 +148,55 @@ def test_my_settings_saves_e_mail_preferences_and_switches_the_language(owner):
     )
     assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
     assert "Settings saved." in text(client.get(response["Location"]).content)  # the page now speaks English
+
+
+# The people import -----------------------------------------------------------------------------------------
+
+
+def people_csv(*rows: str) -> bytes:
+    return "\n".join(["아이디,이메일,성명,직위,부서,역할", *rows]).encode("utf-8-sig")
+
+
+def test_the_people_import_creates_users_with_name_position_department_and_role(owner):
+    from people.importer import people_import
+
+    content = people_csv(
+        "hong,gildong@busan.example,홍길동,주무관,해양정책과,사업 담당자",
+        "owner,owner@example.com,김담당,사무관,해양정책과,",
+    )
+    report = people_import(content=content)
+    assert not report.refused, report.problems
+    assert (report.created, report.updated, report.unchanged) == (1, 1, 0)
+    hong = get_user_model().objects.get(username="hong")
+    assert (str(hong), hong.has_usable_password(), list(hong.groups.values_list("name", flat=True))) == (
+        "홍길동 (해양정책과)",
+        False,
+        ["사업 담당자"],
+    )
+    assert Profile.objects.get(user=owner).position == "사무관"
+    again = people_import(content=content)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
+
+
+def test_a_bad_row_refuses_the_whole_people_file_with_its_row_number(owner):
+    from people.importer import people_import
+
+    content = people_csv("hong,gildong@busan.example,홍길동,주무관,해양정책과,", "kim,,,주무관,투자유치과,단장")
+    report = people_import(content=content)
+    assert report.problems == ["3행: 비어 있는 칸: 성명"]
+    assert not get_user_model().objects.filter(username="hong").exists()
+    report = people_import(content=people_csv("kim,,김철수,주무관,투자유치과,단장"))
+    assert report.problems == ["2행: 역할은 관리자, TF 단장, 사업 담당자, 열람자 중 하나여야 합니다: 단장"]
+    report = people_import(content="아이디,성명,직위,부서,전화\nkim,김,주무관,과,010".encode())
+    assert report.problems == ["알 수 없는 열: 전화"]
+
+
+def test_the_import_people_command_reports_what_it_did(tmp_path, db):
+    path = tmp_path / "people.csv"
+    path.write_bytes(people_csv("hong,gildong@busan.example,홍길동,주무관,해양정책과,열람자"))
+    out = io.StringIO()
+    call_command("import_people", str(path), "--dry-run", stdout=out)
+    assert "새 사용자 1명" in out.getvalue()
+    assert not get_user_model().objects.filter(username="hong").exists()
+    call_command("import_people", str(path), stdout=out)
+    assert get_user_model().objects.get(username="hong").profile.name == "홍길동"
