@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from playwright.sync_api import expect
+
 from projects.models import CoreProject, Milestone, ProgressUpdate
 from tests.e2e.conftest import PHONE
 from tests.factories import MilestoneFactory
@@ -58,7 +60,7 @@ def test_a_project_manager_submits_reschedules_and_reports_the_week(browser_page
     answer = page.locator(f"#milestone-{to_submit.pk} [data-row-message]")
     assert f"'{to_submit.title}'을(를) 제출 완료로 표시했습니다." in answer.inner_text()
     assert answer.get_attribute("role") == "status"
-    assert answer.evaluate("element => element === document.activeElement")
+    expect(answer).to_be_focused()
     assert page.locator(f"#milestone-{to_submit.pk} .status").inner_text() == "제출 완료"
     page.screenshot(path=artifacts / "04-submitted.png", full_page=True)
 
