@@ -17,6 +17,7 @@ from projects.history import FieldChange, milestone_changes_since, milestone_las
 from projects.models import Milestone
 
 ROW_TAG = re.compile(r"\brow-milestone-(\d+)\b")
+NOTES_TAG = "section-notes"
 SEEN_TAG = re.compile(r"\bseen-(\d+)\b")
 
 
@@ -42,12 +43,20 @@ def row_message(request: HttpRequest, milestone: Milestone, level: int, text: st
     messages.add_message(request, level, text, extra_tags=tags)
 
 
-def split_row_messages(request: HttpRequest, milestones) -> tuple[list, dict[int, list[RowMessage]]]:
-    """(messages for the top of the page, {milestone id: its row's messages}); a row not on the page gives its
-    message back to the top."""
+def notes_message(request: HttpRequest, level: int, text: str) -> None:
+    """Queue a message for the weekly notes section of the project page (where a saved note lands)."""
+    messages.add_message(request, level, text, extra_tags=NOTES_TAG)
+
+
+def split_row_messages(request: HttpRequest, milestones) -> tuple[list, dict]:
+    """(messages for the top of the page, {milestone id or "notes": that place's messages}); a row not on the page
+    gives its message back to the top."""
     by_id = {milestone.pk: milestone for milestone in milestones}
     page, rows = [], {}
     for message in messages.get_messages(request):
+        if NOTES_TAG in (message.extra_tags or ""):
+            rows.setdefault("notes", []).append(RowMessage(level=message.level_tag or "info", text=message.message))
+            continue
         match = ROW_TAG.search(message.extra_tags or "")
         milestone = by_id.get(int(match.group(1))) if match else None
         if milestone is None:

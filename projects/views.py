@@ -34,7 +34,7 @@ from projects.permissions import (
     ensure_can_read_portfolio,
     managed_project_ids,
 )
-from projects.row_messages import row_message, split_row_messages
+from projects.row_messages import notes_message, row_message, split_row_messages
 from projects.tables import MilestoneTable, PortfolioMilestoneTable, PortfolioProjectTable, ProjectDeadlineTable
 from projects.timeline import timeline_build
 from tracker.dates import seoul_today, week_start
@@ -162,6 +162,7 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_change": can_change,
             "milestones": table,
             "page_messages": page_messages,
+            "notes_messages": row_messages.get("notes", []),
             "notes": notes,
             "this_week": this_week,
             "has_note_this_week": any(note.week_start == this_week for note in notes),
@@ -380,7 +381,7 @@ def progress_note(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         services.progress_update_save(project=project, user=request.user, **form.cleaned_data)
-        messages.success(request, _("이번 주 진행 보고를 저장했습니다."))
+        notes_message(request, messages.SUCCESS, _("이번 주 진행 보고를 저장했습니다."))
         return redirect(project.get_absolute_url() + "#notes")
     return render(
         request,

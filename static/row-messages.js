@@ -1,4 +1,4 @@
-// After an action the page opens at the acted-on row (#milestone-N). Its message is already in that row; moving
+// After an action the page opens at the acted-on row (#milestone-N) or section (#notes). Its message is already in that row; moving
 // the keyboard focus there makes screen readers read it out and keeps the next Tab inside the row. Done once the
 // page has loaded, after the browser's own scrolling to the fragment.
 window.addEventListener("load", function () {

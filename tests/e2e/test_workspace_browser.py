@@ -88,7 +88,9 @@ def test_a_project_manager_submits_reschedules_and_reports_the_week(browser_page
     page.screenshot(path=artifacts / "06-note-form.png", full_page=True)
     page.get_by_role("button", name="보고 저장").click()
     page.wait_for_url(f"**/projects/{project.pk}/#notes")
-    assert "이번 주 진행 보고를 저장했습니다." in page.locator(".messages").inner_text()
+    saved = page.locator("#notes [data-row-message]")
+    assert "이번 주 진행 보고를 저장했습니다." in saved.inner_text()
+    expect(saved).to_be_focused()
     assert page.locator(".title-row h1 .badge").first.inner_text() == "주의"
     assert "해양수산부와 국비 신청 실무 협의를 마쳤습니다." in page.locator("#notes").inner_text()
     assert page.get_by_role("link", name="이번 주 보고 고치기").is_visible()
