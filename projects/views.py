@@ -107,7 +107,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
 @portfolio_reader
 def milestones(request: HttpRequest) -> HttpResponse:
     """All milestones across the portfolio, filtered and sortable, exportable to CSV and XLSX."""
-    queryset = Milestone.objects.select_related("project__task__strategy", "owner").order_by("due_date", "pk")
+    queryset = Milestone.objects.select_related("project__task__strategy", "owner__profile").order_by("due_date", "pk")
     filterset = MilestoneFilter(request.GET or None, queryset=queryset)
     table = PortfolioMilestoneTable(filterset.qs)
     return _table_response(

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from notifications.models import CalendarFeed, NotificationPreference
 from people.models import Profile
@@ -33,7 +34,8 @@ NOW = dt.datetime(2026, 11, 25, 10, tzinfo=SEOUL)
 
 @pytest.fixture(autouse=True)
 def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
+    # Korean, whatever language a request of an earlier test left active in this thread.
+    with time_machine.travel(NOW, tick=False), translation.override("ko"):
         yield
 
 
@@ -200,3 +202,10 @@ def test_the_import_people_command_reports_what_it_did(tmp_path, db):
     assert not get_user_model().objects.filter(username="hong").exists()
     call_command("import_people", str(path), stdout=out)
     assert get_user_model().objects.get(username="hong").profile.name == "홍길동"
+
+
+def test_the_password_reset_e_mail_greets_by_name_not_login_name(owner, mailoutbox, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    Client().post(reverse("password_reset"), {"email": owner.email})
+    [mail] = mailoutbox
+    assert mail.body.startswith("김담당님,")
