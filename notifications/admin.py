@@ -75,6 +75,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     raw_id_fields = ["recipient"]
     show_full_result_count = False
     actions = ["resend"]
+    exclude = ["body_html"]  # shown rendered (body_html_shown), never as an editable field
     readonly_fields = [
         "key",
         "kind",
