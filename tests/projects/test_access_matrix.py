@@ -60,18 +60,6 @@ def _matrix_rows(django_db_setup, django_db_blocker) -> Iterator[tuple[dict[str,
 
 
 @pytest.fixture
-<<<<<<< HEAD
-def milestone(request, project, owner):
-    """An open milestone; for the reopen page, one its manager marked missed yesterday."""
-    page = getattr(request.node, "callspec", None) and request.node.callspec.params.get("page")
-    if page == "milestone_action:reopen":
-        with time_machine.travel(NOW - dt.timedelta(days=1), tick=False):
-            closed = MilestoneFactory(project=project, owner=owner, title="국비 신청서", due_date=dt.date(2026, 12, 2))
-            return services.milestone_set_status(
-                milestone_id=closed.pk, user=owner, expected_version=1, status="missed", reason="공모 탈락"
-            )
-    return MilestoneFactory(project=project, owner=owner, title="국비 신청서", due_date=dt.date(2026, 12, 2))
-=======
 def owner(_matrix_rows, db):
     return get_user_model().objects.get(pk=_matrix_rows[0]["owner"])
 
@@ -92,9 +80,21 @@ def project(_matrix_rows, db):
 
 
 @pytest.fixture
-def milestone(_matrix_rows, db):
-    return Milestone.objects.get(pk=_matrix_rows[2])
->>>>>>> main
+def milestone(request, _matrix_rows, db):
+    """The open milestone; for the reopen page, closed as missed by its manager the day before."""
+    milestone = Milestone.objects.get(pk=_matrix_rows[2])
+    page = getattr(request.node, "callspec", None) and request.node.callspec.params.get("page")
+    if page == "milestone_action:reopen":
+        owner = get_user_model().objects.get(pk=_matrix_rows[0]["owner"])
+        with time_machine.travel(NOW - dt.timedelta(days=1), tick=False):
+            milestone = services.milestone_set_status(
+                milestone_id=milestone.pk,
+                user=owner,
+                expected_version=milestone.version,
+                status="missed",
+                reason="공모 탈락",
+            )
+    return milestone
 
 
 def url_of(page: str, project: CoreProject, milestone: Milestone) -> str:

@@ -22,11 +22,8 @@ from tests.factories import (
     OrganizationFactory,
     ProgressUpdateFactory,
     TaskFactory,
-<<<<<<< HEAD
-    user_with_role,
-=======
     UserFactory,
->>>>>>> main
+    user_with_role,
 )
 from tracker.dates import SEOUL
 
