@@ -16,8 +16,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.urls import reverse
 from django_tables2.export import TableExport
 
-from notifications import links
-from notifications.emails import absolute_url, new_message_id, render_email
+from notifications.emails import absolute_url, new_message_id, outbox_message_fill
 from notifications.models import DigestPolicy, NotificationPreference, OutboxMessage
 from projects import roles
 from projects.models import CoreProject, Milestone, Plan, ProgressUpdate, Strategy
@@ -85,6 +84,10 @@ class Change:
     status_after: str
     due_before: dt.date | None
     due_after: dt.date
+
+    @property
+    def url(self) -> str:
+        return Milestone.url_for(project_id=self.project.pk, milestone_id=self.milestone_id)
 
 
 @dataclass
@@ -403,22 +406,15 @@ def digests_plan(*, now: dt.datetime, week_start: dt.date | None = None, dry_run
 
 
 def digest_email_render(message: OutboxMessage, digest: Digest, *, language: str) -> None:
-    unsubscribe_url = absolute_url(links.unsubscribe_path(user_id=message.recipient.pk, kind="digest"))
-    rendered = render_email(
-        "digest",
-        {
+    outbox_message_fill(
+        message,
+        template="digest",
+        unsubscribe_kind="digest",
+        context={
             "digest": digest,
-            "recipient": message.recipient,
             "site_url": settings.SITE_URL,
             "digest_url": absolute_url(digest.url),
-            "preferences_url": absolute_url(links.preferences_path(user_id=message.recipient.pk)),
-            "unsubscribe_url": unsubscribe_url,
             "email": True,
         },
         language=language,
     )
-    message.subject, message.body_text, message.body_html = rendered.subject, rendered.text, rendered.html
-    message.headers = {
-        "List-Unsubscribe": f"<{unsubscribe_url}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }
