@@ -8,16 +8,18 @@ digest rebuilt later shows the same numbers. Building one takes a fixed number o
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.urls import reverse
 from django_tables2.export import TableExport
 
 from notifications.emails import absolute_url, new_message_id, outbox_message_fill
-from notifications.models import DigestPolicy, NotificationPreference, OutboxMessage
+from notifications.models import DigestPolicy, NotificationPreference, OutboxAttachment, OutboxMessage
 from projects import roles
 from projects.models import CoreProject, Milestone, Plan, ProgressUpdate, Strategy
 from projects.selectors import projects_with_deadlines
@@ -33,6 +35,9 @@ from projects.trends import (
     weeks_ending,
 )
 from tracker.dates import SEOUL, seoul_datetime
+from tracker.pdf import PDF_MIMETYPE, PdfUnavailable, pdf_render
+
+logger = logging.getLogger(__name__)
 
 CHANGES_SHOWN = 60
 
@@ -351,10 +356,33 @@ def digest_key(*, user_id: int, plan: Plan, scope: Scope, week_start: dt.date) -
 
 
 def portfolio_workbook(*, plan: Plan, scope: Scope, today: dt.date) -> bytes:
-    """The portfolio's state as an XLSX, in the columns of the project table's export."""
+    """The portfolio as it stands when the digest is written (labelled "현재 기준" in the sheet's and the file's
+    name and in the e-mail), in the columns of the project table's export."""
     projects = _scoped_projects(plan, scope, CoreProject.objects.all()).order_by("code")
     table = PortfolioProjectTable(projects_with_deadlines(projects, today=today))
-    return TableExport("xlsx", table, dataset_kwargs={"title": "portfolio"}).export()
+    return TableExport("xlsx", table, dataset_kwargs={"title": f"현재 기준 {today:%Y-%m-%d}"}).export()
+
+
+def portfolio_workbook_name(today: dt.date) -> str:
+    return f"portfolio-current-{today:%Y-%m-%d}.xlsx"
+
+
+def digest_pdf(digest: Digest, *, language: str = "ko") -> bytes:
+    """The digest as an A4 report: the page's content, the week and "as of" date on every page, trends as vectors."""
+    from django.utils import translation
+
+    from projects.charts import trend_svg_data_uri
+
+    with translation.override(language):
+        charts = [(trend, trend_svg_data_uri(trend, compact=index > 0)) for index, trend in enumerate(digest.trends)]
+        return pdf_render(
+            "notifications/digest_pdf.html",
+            {"digest": digest, "charts": charts, "pdf": True, "site_url": settings.SITE_URL},
+        )
+
+
+def digest_pdf_name(digest: Digest) -> str:
+    return f"digest-{digest.week_label}{'' if digest.scope.kind == 'plan' else '-' + digest.scope.key}.pdf"
 
 
 def digests_plan(*, now: dt.datetime, week_start: dt.date | None = None, dry_run: bool = False) -> list[OutboxMessage]:
@@ -374,6 +402,7 @@ def digests_plan(*, now: dt.datetime, week_start: dt.date | None = None, dry_run
         }
         already = set(OutboxMessage.objects.filter(key__in=keys).values_list("key", flat=True))
         built: dict[Scope, tuple[Digest, bytes]] = {}
+        reports: dict[tuple[Scope, str], bytes | None] = {}
         languages = dict(
             NotificationPreference.objects.filter(user__in=[u for u, _s in recipients]).values_list(
                 "user_id", "language"
@@ -388,6 +417,14 @@ def digests_plan(*, now: dt.datetime, week_start: dt.date | None = None, dry_run
                     portfolio_workbook(plan=plan, scope=scope, today=today),
                 )
             digest, workbook = built[scope]
+            digest.written_on = today
+            language = languages.get(user.pk, "ko")
+            if (scope, language) not in reports:
+                try:
+                    reports[scope, language] = digest_pdf(digest, language=language)
+                except PdfUnavailable:
+                    logger.warning("digest %s goes out without its PDF: WeasyPrint cannot run here", digest.week_label)
+                    reports[scope, language] = None
             message = OutboxMessage(
                 key=key,
                 kind=OutboxMessage.Kind.DIGEST,
@@ -396,12 +433,32 @@ def digests_plan(*, now: dt.datetime, week_start: dt.date | None = None, dry_run
                 message_id=new_message_id("digest"),
                 not_before=now,
                 attachment=workbook,
-                attachment_name=f"portfolio-{digest.week_label}.xlsx",
+                attachment_name=portfolio_workbook_name(today),
             )
-            digest_email_render(message, digest, language=languages.get(user.pk, "ko"))
+            digest_email_render(message, digest, language=language)
+            message.report = (digest_pdf_name(digest), reports[scope, language])
             messages.append(message)
     if not dry_run:
-        OutboxMessage.objects.bulk_create(messages, ignore_conflicts=True)
+        with transaction.atomic():
+            OutboxMessage.objects.bulk_create(messages, ignore_conflicts=True)
+            # A row another planner wrote first was skipped; only the rows written here (their Message-IDs) get files.
+            written = dict(
+                OutboxMessage.objects.filter(message_id__in=[m.message_id for m in messages]).values_list(
+                    "message_id", "pk"
+                )
+            )
+            OutboxAttachment.objects.bulk_create(
+                [
+                    OutboxAttachment(
+                        message_id=written[m.message_id],
+                        filename=m.report[0],
+                        mimetype=PDF_MIMETYPE,
+                        content=m.report[1],
+                    )
+                    for m in messages
+                    if m.message_id in written and m.report[1]
+                ]
+            )
     return messages
 
 

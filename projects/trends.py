@@ -205,6 +205,10 @@ class Trend:
     def first(self) -> Figures:
         return self.points[0].figures
 
+    @property
+    def bars(self) -> list[BarColumn]:
+        return trend_bars(self)
+
 
 def _cache_key(plan: Plan, week: dt.date, manager_id: int | None) -> str:
     return f"trend-point:v1:{plan.pk}:{manager_id or 'plan'}:{week.isoformat()}"
@@ -282,3 +286,41 @@ def figures_from_rollups(rows) -> dict[int, Figures]:
                 milestones_achieved=row.achieved,
             )
     return current
+
+
+@dataclass
+class BarColumn:
+    """One week of a trend as HTML bars (e-mail): pixel heights, for mail clients that show no SVG."""
+
+    label: str
+    rag: list[tuple[str, int, int]]  # (status, count, pixels), stacked from the bottom
+    achieved: tuple[int, int]  # (count, pixels)
+    overdue: tuple[int, int]
+    requested: tuple[int, int]  # (won, pixels)
+    secured: tuple[int, int]
+
+
+def trend_bars(trend: Trend, *, height: int = 44) -> list[BarColumn]:
+    """The trend's twelve weeks scaled to ``height`` pixels: projects by status, milestones, funding."""
+    points = trend.points
+    most_projects = max([p.figures.projects for p in points] + [1])
+    most_milestones = max([max(p.figures.milestones_achieved, p.figures.overdue) for p in points] + [1])
+    most_money = max([max(p.figures.requested, p.figures.secured) for p in points] + [1])
+
+    def px(value: int, most: int) -> int:
+        return round(height * value / most) if value else 0
+
+    return [
+        BarColumn(
+            label=point.label,
+            rag=[
+                (status, point.figures.rag.get(status, 0), px(point.figures.rag.get(status, 0), most_projects))
+                for status in reversed(CoreProject.RagStatus.values)
+            ],
+            achieved=(point.figures.milestones_achieved, px(point.figures.milestones_achieved, most_milestones)),
+            overdue=(point.figures.overdue, px(point.figures.overdue, most_milestones)),
+            requested=(point.figures.requested, px(point.figures.requested, most_money)),
+            secured=(point.figures.secured, px(point.figures.secured, most_money)),
+        )
+        for point in points
+    ]

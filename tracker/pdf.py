@@ -32,16 +32,22 @@ def pdf_render(template: str, context: dict) -> bytes:
 def pdf_response(template: str, context: dict, filename: str):
     """The PDF as a download; 503 with a Korean message where this machine cannot print."""
     from django.http import HttpResponse
-    from django.utils.translation import gettext as _
 
     try:
         body = pdf_render(template, context)
     except PdfUnavailable:
-        return HttpResponse(
-            _("이 서버에는 PDF를 만드는 데 필요한 프로그램(WeasyPrint, Pango)이 없습니다. 관리자에게 알려 주세요."),
-            status=503,
-            content_type="text/plain; charset=utf-8",
-        )
+        return pdf_response_unavailable()
     response = HttpResponse(body, content_type=PDF_MIMETYPE)
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
+
+
+def pdf_response_unavailable():
+    from django.http import HttpResponse
+    from django.utils.translation import gettext as _
+
+    return HttpResponse(
+        _("이 서버에는 PDF를 만드는 데 필요한 프로그램(WeasyPrint, Pango)이 없습니다. 관리자에게 알려 주세요."),
+        status=503,
+        content_type="text/plain; charset=utf-8",
+    )
