@@ -71,8 +71,9 @@ def _matplotlib():
         )
         _configured = True
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
-    return Figure
+    return Figure, MaxNLocator
 
 
 def _series(trend: Trend) -> dict:
@@ -90,7 +91,7 @@ def _series(trend: Trend) -> dict:
 
 
 def _draw(data: dict, *, compact: bool, title: str):
-    Figure = _matplotlib()
+    Figure, MaxNLocator = _matplotlib()
     width, height = (7.2, 1.9) if compact else (7.2, 2.6)
     figure = Figure(figsize=(width, height), dpi=100)
     axes = figure.subplots(1, 3)
@@ -104,11 +105,11 @@ def _draw(data: dict, *, compact: bool, title: str):
         axes[0].bar(x, values, bottom=bottom, color=RAG_COLOURS[status], width=0.75, label=str(rag_labels[status]))
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     axes[0].set_title(_("추진 상태별 사업 수"), fontsize=8, color=INK, loc="left")
-    axes[1].plot(x, data["achieved"], color=RAG_COLOURS["on_track"], marker="o", markersize=2.5, label=_("달성(누적)"))
-    axes[1].plot(x, data["overdue"], color=RAG_COLOURS["delayed"], marker="o", markersize=2.5, label=_("기한 지남"))
+    axes[1].plot(x, data["achieved"], color=RAG_COLOURS["on_track"], linewidth=1.6, label=_("달성(누적)"))
+    axes[1].plot(x, data["overdue"], color=RAG_COLOURS["delayed"], linewidth=1.6, label=_("기한 지남"))
     axes[1].set_title(_("마일스톤"), fontsize=8, color=INK, loc="left")
-    axes[2].plot(x, data["requested"], color=MUTED, marker="o", markersize=2.5, label=_("신청"))
-    axes[2].plot(x, data["secured"], color=RAG_COLOURS["done"], marker="o", markersize=2.5, label=_("확보"))
+    axes[2].plot(x, data["requested"], color=MUTED, linewidth=1.6, label=_("신청"))
+    axes[2].plot(x, data["secured"], color=RAG_COLOURS["done"], linewidth=1.6, label=_("확보"))
     axes[2].fill_between(x, data["secured"], color=RAG_COLOURS["done"], alpha=0.12)
     axes[2].set_title(_("국비 누적 (억원)"), fontsize=8, color=INK, loc="left")
     for index, ax in enumerate(axes):
@@ -117,12 +118,17 @@ def _draw(data: dict, *, compact: bool, title: str):
         ax.tick_params(axis="y", labelsize=6.5)
         top = max([*ax.get_ylim()[1:], 1])
         ax.set_ylim(0, top * 1.3)  # room for the legend above the data
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=3, integer=True))
+        ax.tick_params(length=0)
         ax.grid(axis="y", color=LINE, linewidth=0.5)
         ax.set_axisbelow(True)
         if not compact or index:
             ax.legend(fontsize=6, frameon=False, loc="upper left", ncol=2 if index else 3)
     figure.suptitle(title, x=0.01, ha="left", fontsize=9, color=INK)
-    figure.tight_layout(pad=0.4)
+    # Fixed margins: tight_layout would draw the figure once more just to measure it.
+    figure.subplots_adjust(
+        left=0.05, right=0.99, bottom=0.13 if compact else 0.1, top=0.78 if compact else 0.82, wspace=0.22
+    )
     return figure
 
 
