@@ -75,6 +75,7 @@ def measure(scale: int, runs: int) -> dict:
 
     database_recreate(SERVER, DATABASE)
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)  # the page links its style sheet
     plan = portfolio_generate(scale=scale, today=seoul_today())
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # what autovacuum does after a bulk load
