@@ -22,6 +22,7 @@ $(VENV)/.installed: requirements.lock
 	touch $@
 
 run: setup
+	bash scripts/install-system.sh
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_seeds
 	$(BIN)/python manage.py seed_demo
@@ -34,6 +35,7 @@ run: setup
 
 # With CI set, the suite runs twice: against PostgreSQL and Redis on loopback, then on the SQLite default.
 test: setup
+	bash scripts/install-system.sh
 	bash scripts/install-browser.sh
 ifdef CI
 	DATABASE_URL=$(CI_DATABASE_URL) REDIS_URL=$(CI_REDIS_URL) $(BIN)/pytest

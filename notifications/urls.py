@@ -13,6 +13,7 @@ urlpatterns = [
     path("calendar/", views.calendar_settings, name="calendar"),
     path("digest/", views.digest_page, name="digest"),
     path("digest/<str:week>/", views.digest_page, name="digest_week"),
+    path("digest/<str:week>.pdf", views.digest_pdf_download, name="digest_pdf"),
     path("feeds/<str:token>/my.ics", views.my_calendar_feed, name="my_calendar"),
     path("feeds/<str:token>/strategy/<int:pk>.ics", views.strategy_calendar_feed, name="strategy_calendar"),
 ]
