@@ -24,6 +24,7 @@ $(VENV)/.installed: requirements.lock
 # Links in e-mails and on the calendar page follow the port the web server listens on (unless SITE_URL is set).
 run: export SITE_URL ?= http://127.0.0.1:$(WEB_PORT)
 run: setup
+	bash scripts/install-system.sh
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_seeds
 	$(BIN)/python manage.py seed_demo
@@ -36,6 +37,7 @@ run: setup
 
 # With CI set, the suite runs twice: against PostgreSQL and Redis on loopback, then on the SQLite default.
 test: setup
+	bash scripts/install-system.sh
 	bash scripts/install-browser.sh
 ifdef CI
 	DATABASE_URL=$(CI_DATABASE_URL) REDIS_URL=$(CI_REDIS_URL) $(BIN)/pytest

@@ -14,6 +14,7 @@ urlpatterns = [
     path("settings/", views.my_settings, name="settings"),
     path("digest/", views.digest_page, name="digest"),
     path("digest/<str:week>/", views.digest_page, name="digest_week"),
+    path("digest/<str:week>.pdf", views.digest_pdf_download, name="digest_pdf"),
     path("feeds/<str:token>/my.ics", views.my_calendar_feed, name="my_calendar"),
     path("feeds/<str:token>/strategy/<int:pk>.ics", views.strategy_calendar_feed, name="strategy_calendar"),
 ]

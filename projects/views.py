@@ -9,6 +9,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -16,6 +18,7 @@ from django_tables2 import RequestConfig
 from django_tables2.export import TableExport
 
 from projects import history, selectors, services
+from projects.charts import trend_svg, trend_svg_data_uri
 from projects.filters import MilestoneFilter, ProjectFilter
 from projects.forms import (
     AchieveForm,
@@ -27,6 +30,8 @@ from projects.forms import (
     RescheduleForm,
     VersionedForm,
 )
+from projects.funding import STAGES, funding_years
+from projects.funding import funding_pipeline as funding_pipeline_build
 from projects.models import CoreProject, Milestone, Plan, ProgressUpdate
 from projects.permissions import (
     can_change_project,
@@ -37,7 +42,9 @@ from projects.permissions import (
 from projects.row_messages import notes_message, row_message, split_row_messages
 from projects.tables import MilestoneTable, PortfolioMilestoneTable, PortfolioProjectTable, ProjectDeadlineTable
 from projects.timeline import timeline_build
-from tracker.dates import seoul_today, week_start
+from projects.trends import dashboard_trends, figures_from_rollups
+from tracker.dates import seoul_now, seoul_today, week_start
+from tracker.pdf import pdf_response
 
 
 def portfolio_reader(view):
@@ -126,18 +133,33 @@ def timeline(request: HttpRequest) -> HttpResponse:
     return render(request, "projects/timeline.html", {"chart": chart, "filter": filterset, "query": query.urlencode()})
 
 
-@portfolio_reader
-def dashboard(request: HttpRequest) -> HttpResponse:
-    """Roll-up of a plan (the newest one unless ?plan=code): by strategy and task, every number a link."""
+def _dashboard_context(request: HttpRequest, *, pdf: bool = False) -> dict:
+    """The roll-up of a plan (the newest one unless ?plan=code) and its twelve-week trends, for page and PDF."""
     plans = Plan.objects.order_by("-adopted_on", "code")
     plan = plans.filter(code=request.GET["plan"]).first() if request.GET.get("plan") else plans.first()
     if plan is None:
         raise Http404(_("계획이 없습니다."))
-    today = seoul_today()
-    return render(
-        request,
-        "projects/dashboard.html",
-        {"plan": plan, "rows": selectors.plan_dashboard(plan=plan, today=today), "today": today},
+    now = seoul_now()
+    rows = selectors.plan_dashboard(plan=plan, today=now.date())
+    trends = dashboard_trends(plan=plan, now=now, current=figures_from_rollups(rows))
+    draw = trend_svg_data_uri if pdf else trend_svg
+    # matplotlib's own SVG (or its data: URI), never user input
+    charts = [(trend, mark_safe(draw(trend, compact=index > 0))) for index, trend in enumerate(trends)]
+    return {"plan": plan, "rows": rows, "today": now.date(), "charts": charts, "pdf": pdf}
+
+
+@portfolio_reader
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Roll-up of a plan: by strategy and task, every number a link, and the last twelve weeks as pictures."""
+    return render(request, "projects/dashboard.html", _dashboard_context(request))
+
+
+@portfolio_reader
+def dashboard_pdf(request: HttpRequest) -> HttpResponse:
+    """The dashboard as an A4 PDF, from the same table and pictures as the page."""
+    context = _dashboard_context(request, pdf=True)
+    return pdf_response(
+        "projects/dashboard_pdf.html", context, f"dashboard-{context['plan'].code}-{context['today']:%Y-%m-%d}.pdf"
     )
 
 
@@ -396,3 +418,25 @@ def _add_errors(form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error)
+
+
+@portfolio_reader
+def funding_pipeline(request: HttpRequest) -> HttpResponse:
+    """National funding of one fiscal year by stage of the budget calendar, per strategy and project."""
+    plans = Plan.objects.order_by("-adopted_on", "code")
+    plan = plans.filter(code=request.GET["plan"]).first() if request.GET.get("plan") else plans.first()
+    if plan is None:
+        raise Http404(_("계획이 없습니다."))
+    years = funding_years(plan=plan)
+    today = seoul_today()
+    try:
+        year = int(request.GET["year"])
+    except (KeyError, ValueError):
+        upcoming = [year for year in years if year > today.year]
+        year = upcoming[0] if upcoming else (years[-1] if years else today.year + 1)
+    pipeline = funding_pipeline_build(plan=plan, year=year)
+    return render(
+        request,
+        "projects/funding_pipeline.html",
+        {"pipeline": pipeline, "today": today, "stages": STAGES, "milestones_url": reverse("projects:milestones")},
+    )

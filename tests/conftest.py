@@ -119,3 +119,13 @@ def fast_password_hashing() -> Iterator[None]:
     so that a password set in a class- or module-scoped fixture is checked with the same hasher."""
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         yield
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> Iterator[None]:
+    """Trend points and chart pictures are cached (projects/trends.py, projects/charts.py): no test sees another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

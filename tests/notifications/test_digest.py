@@ -148,7 +148,7 @@ def test_the_email_has_text_html_an_xlsx_and_an_unsubscribe_header(week, tf_head
     assert "한눈에 보기" in html and 'style="' in html
     assert sent.extra_headers["List-Unsubscribe"].startswith("<http")
     name, content, mimetype = sent.attachments[0]
-    assert name == "portfolio-2026-W47.xlsx" and mimetype.endswith("spreadsheetml.sheet")
+    assert name == "portfolio-current-2026-11-23.xlsx" and mimetype.endswith("spreadsheetml.sheet")
     rows = list(openpyxl.load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True))
     assert rows[0][0] == "사업코드"
     assert sorted(row[0] for row in rows[1:]) == ["A-1", "A-2", "B-1"]
