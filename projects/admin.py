@@ -26,6 +26,7 @@ from projects.models import (
     Strategy,
     Task,
 )
+from projects.admin_scope import ProjectScopedAdminMixin, ProjectScopedInlineMixin
 from projects.money import format_eok
 from projects.portfolio_admin import MilestoneTemplateActionMixin, MilestoneTemplateAdmin, PortfolioImportExportMixin
 from projects.resources import MILESTONES, CoreProjectResource, MilestoneResource
@@ -167,7 +168,7 @@ class OrganizationAdmin(admin.ModelAdmin):
     search_fields = ["name", "name_en"]
 
 
-class MilestoneInline(admin.TabularInline):
+class MilestoneInline(ProjectScopedInlineMixin, admin.TabularInline):
     model = Milestone
     form = MilestoneAdminForm
     extra = 0
@@ -187,7 +188,11 @@ class MilestoneInline(admin.TabularInline):
 
 
 @admin.register(CoreProject)
-class CoreProjectAdmin(PortfolioImportExportMixin, MilestoneTemplateActionMixin, SimpleHistoryAdmin):
+class CoreProjectAdmin(
+    ProjectScopedAdminMixin, PortfolioImportExportMixin, MilestoneTemplateActionMixin, SimpleHistoryAdmin
+):
+    project_field = ""
+    admin_only_fields = ("managers", "task", "code")
     resource_classes = [CoreProjectResource]
     list_display = [
         "code",
@@ -238,7 +243,7 @@ class CoreProjectAdmin(PortfolioImportExportMixin, MilestoneTemplateActionMixin,
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(PortfolioImportExportMixin, SimpleHistoryAdmin):
+class MilestoneAdmin(ProjectScopedAdminMixin, PortfolioImportExportMixin, SimpleHistoryAdmin):
     resource_classes = [MilestoneResource]
     portfolio_kind = MILESTONES
     form = MilestoneAdminForm
@@ -276,7 +281,7 @@ class MilestoneAdmin(PortfolioImportExportMixin, SimpleHistoryAdmin):
 
 
 @admin.register(ProgressUpdate)
-class ProgressUpdateAdmin(SimpleHistoryAdmin):
+class ProgressUpdateAdmin(ProjectScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ["project", "week_label", "rag_status", "author", "updated_at"]
     list_select_related = ["project", "author"]
     list_filter = ["rag_status", "week_start", "project__task__strategy"]
