@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from projects.admin_scope import ProjectScopedAdminMixin, ProjectScopedInlineMixin
 from projects.models import (
     CoreProject,
     Department,
@@ -26,7 +27,6 @@ from projects.models import (
     Strategy,
     Task,
 )
-from projects.admin_scope import ProjectScopedAdminMixin, ProjectScopedInlineMixin
 from projects.money import format_eok
 from projects.portfolio_admin import MilestoneTemplateActionMixin, MilestoneTemplateAdmin, PortfolioImportExportMixin
 from projects.resources import MILESTONES, CoreProjectResource, MilestoneResource

@@ -90,4 +90,3 @@ class ProjectScopedInlineMixin:
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return super().has_delete_permission(request, obj) and self._may_touch(request, obj)
-

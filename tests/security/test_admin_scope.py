@@ -125,7 +125,9 @@ def test_milestones_and_notes_of_another_team_are_closed_and_cannot_be_moved_the
 
 def test_a_portfolio_admin_still_sees_and_changes_everything(client, superuser, other_project):
     client.force_login(superuser)
-    response = client.post(admin_url(CoreProject, "change", other_project.pk), project_form(other_project, name="새 이름"))
+    response = client.post(
+        admin_url(CoreProject, "change", other_project.pk), project_form(other_project, name="새 이름")
+    )
     assert response.status_code == 302
     other_project.refresh_from_db()
     assert other_project.name == "새 이름"
