@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from projects.admin_scope import ProjectScopedAdminMixin, ProjectScopedInlineMixin
+from projects.milestone_templates.admin import MilestoneTemplateActionMixin, MilestoneTemplateAdmin
 from projects.models import (
     CoreProject,
     Department,
@@ -28,9 +29,9 @@ from projects.models import (
     Task,
 )
 from projects.money import format_eok
-from projects.portfolio_admin import MilestoneTemplateActionMixin, MilestoneTemplateAdmin, PortfolioImportExportMixin
-from projects.resources import MILESTONES, CoreProjectResource, MilestoneResource
 from projects.services import milestone_validate_status_move
+from projects.spreadsheets.admin import PortfolioImportExportMixin
+from projects.spreadsheets.columns import MILESTONES, CoreProjectResource, MilestoneResource
 from tracker.dates import seoul_today
 
 

@@ -14,6 +14,8 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from projects.form_fields import EokField, SupportNeedsField
+
 SAMPLE_PREFIX = "[예시]"
 
 
@@ -25,8 +27,6 @@ class MoneyField(models.PositiveBigIntegerField):
         super().__init__(*args, **kwargs)
 
     def formfield(self, **kwargs):
-        from projects.forms import EokField
-
         kwargs.pop("help_text", None)
         return super().formfield(**{"form_class": EokField, **kwargs})
 
@@ -35,9 +35,9 @@ class SupportNeedsJSONField(models.JSONField):
     """A list of ``CoreProject.Support`` values, edited as check boxes."""
 
     def formfield(self, **kwargs):
-        from projects.forms import SupportNeedsField
-
-        return models.Field.formfield(self, **{"form_class": SupportNeedsField, **kwargs})
+        return models.Field.formfield(
+            self, **{"form_class": SupportNeedsField, "choices": self.model.Support.choices, **kwargs}
+        )
 
 
 class Plan(models.Model):

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
-from projects.milestone_templates import milestone_key, template_plan
+from projects.milestone_templates.rules import milestone_key, template_plan
 from projects.models import CoreProject, Milestone, MilestoneTemplate, Plan, ProgressUpdate, Strategy, Task
 from projects.money import eok_to_won
 from projects.permissions import ensure_can_change_project

@@ -15,10 +15,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from projects import services
-from projects.milestone_templates import milestone_key, template_plan
+from projects.milestone_templates.forms import MilestoneTemplateApplyForm
+from projects.milestone_templates.rules import milestone_key, template_plan
 from projects.models import CoreProject, MilestoneTemplate
 from projects.permissions import ensure_can_change_project
-from projects.template_forms import MilestoneTemplateApplyForm
 from projects.views import portfolio_reader
 
 
