@@ -15,7 +15,6 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
-from django_tables2.export import TableExport
 
 from notifications import links
 from notifications.emails import absolute_url, new_message_id, render_email
@@ -23,7 +22,7 @@ from notifications.models import DigestPolicy, NotificationPreference, OutboxMes
 from projects import roles
 from projects.models import CoreProject, Milestone, Plan, ProgressUpdate, Strategy
 from projects.selectors import projects_with_deadlines
-from projects.tables import PortfolioProjectTable
+from projects.tables import PortfolioProjectTable, SafeTableExport
 from tracker.dates import SEOUL, seoul_datetime
 
 LOOKAHEAD_DAYS = 14
@@ -344,7 +343,7 @@ def portfolio_workbook(*, plan: Plan, scope: Scope, today: dt.date) -> bytes:
     """The portfolio's state as an XLSX, in the columns of the project table's export."""
     projects = _scoped_projects(plan, scope, CoreProject.objects.all()).order_by("code")
     table = PortfolioProjectTable(projects_with_deadlines(projects, today=today))
-    return TableExport("xlsx", table, dataset_kwargs={"title": "portfolio"}).export()
+    return SafeTableExport("xlsx", table, dataset_kwargs={"title": "portfolio"}).export()
 
 
 def digests_plan(*, now: dt.datetime, week_start: dt.date | None = None, dry_run: bool = False) -> list[OutboxMessage]:

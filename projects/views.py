@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_tables2 import RequestConfig
-from django_tables2.export import TableExport
 
 from projects import selectors, services
 from projects.filters import MilestoneFilter, ProjectFilter
@@ -33,7 +32,13 @@ from projects.permissions import (
     ensure_can_read_portfolio,
     managed_project_ids,
 )
-from projects.tables import MilestoneTable, PortfolioMilestoneTable, PortfolioProjectTable, ProjectDeadlineTable
+from projects.tables import (
+    MilestoneTable,
+    PortfolioMilestoneTable,
+    PortfolioProjectTable,
+    ProjectDeadlineTable,
+    SafeTableExport,
+)
 from projects.timeline import timeline_build
 from tracker.dates import seoul_today, week_start
 
@@ -73,7 +78,7 @@ def _table_response(request: HttpRequest, table, *, template: str, context: dict
     export_format = request.GET.get("_export")
     if export_format in EXPORT_FORMATS:
         RequestConfig(request, paginate=False).configure(table)
-        exporter = TableExport(
+        exporter = SafeTableExport(
             export_format, table, exclude_columns=("actions",), dataset_kwargs={"title": export_name}
         )
         return exporter.response(f"{export_name}-{seoul_today().isoformat()}.{export_format}")

@@ -17,7 +17,6 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from import_export.admin import ExportActionMixin, ImportMixin
-from import_export.formats import base_formats
 from import_export.forms import ConfirmImportForm, ExportForm, ImportForm
 
 from projects.models import Plan
@@ -25,6 +24,7 @@ from projects.permissions import is_portfolio_admin
 from projects.spreadsheets.columns import DEFAULT_PLAN_CODE, PROJECTS, kind_label
 from projects.spreadsheets.files import (
     XLSX_CONTENT_TYPE,
+    PortfolioCSVFormat,
     PortfolioFileError,
     PortfolioFileFormat,
     PortfolioXLSXFormat,
@@ -67,7 +67,7 @@ class PortfolioImportExportMixin(ImportMixin, ExportActionMixin):
         return [PortfolioFileFormat]
 
     def get_export_formats(self):
-        return [PortfolioXLSXFormat, base_formats.CSV]
+        return [PortfolioXLSXFormat, PortfolioCSVFormat]
 
     def has_import_permission(self, request: HttpRequest) -> bool:
         return is_portfolio_admin(request.user)

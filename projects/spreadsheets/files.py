@@ -31,6 +31,7 @@ from projects.spreadsheets.columns import (
     detect_kind,
     kind_label,
 )
+from projects.spreadsheets.safety import formula_like, neutralised_dataset, restore
 
 MAX_ROWS = 20_000
 MAX_COLUMNS = 100
@@ -147,7 +148,7 @@ def _read_csv(content: bytes) -> tablib.Dataset:
                 raise PortfolioFileError(_("행이 너무 많습니다 (최대 %(max)s행).") % {"max": f"{MAX_ROWS:,}"})
             if len(row) > MAX_COLUMNS:
                 raise PortfolioFileError(_("열이 너무 많습니다 (최대 %(max)d열).") % {"max": MAX_COLUMNS})
-            rows.append(row)
+            rows.append([restore(cell) for cell in row])  # the apostrophe our export put before a formula
     except csv.Error as error:
         raise PortfolioFileError(_("CSV 형식이 잘못되었습니다: %(error)s") % {"error": error}) from error
     return _dataset(rows, title="")
@@ -200,6 +201,13 @@ class PortfolioFileFormat(base_formats.Format):
         return "xlsx"
 
 
+class PortfolioCSVFormat(base_formats.CSV):
+    """CSV export in which formula-like text gets an apostrophe (projects.spreadsheets.safety)."""
+
+    def export_data(self, dataset, **kwargs):
+        return super().export_data(neutralised_dataset(dataset), **kwargs)
+
+
 class PortfolioXLSXFormat(base_formats.XLSX):
     """XLSX export in which text stays text (a name starting with '=' is not turned into a formula)."""
 
@@ -233,6 +241,8 @@ def workbook_bytes(datasets: list[tablib.Dataset]) -> bytes:
                 if isinstance(value, str):
                     cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
                     cell.data_type = "s"  # text that starts with '=' stays text
+                    if formula_like(value):
+                        cell.quotePrefix = True  # and stays text when someone edits the cell
                     if "\n" in value:
                         cell.alignment = Alignment(wrap_text=True, vertical="top")
                 else:
@@ -265,7 +275,8 @@ def portfolio_export(
     if file_format == "csv":
         if len(kinds) != 1:
             raise ValueError("a CSV file holds one kind")
-        return export_datasets(plan=plan, kinds=kinds, native=False)[0].export("csv").encode(encoding)
+        dataset = export_datasets(plan=plan, kinds=kinds, native=False)[0]
+        return neutralised_dataset(dataset).export("csv").encode(encoding)
     raise ValueError(f"unknown format: {file_format}")
 
 
