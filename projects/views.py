@@ -25,6 +25,7 @@ from projects.forms import (
     VersionedForm,
 )
 from projects.models import CoreProject, Milestone, Plan, ProgressUpdate
+from projects.paging import table_configure
 from projects.permissions import (
     can_change_project,
     ensure_can_change_project,
@@ -65,7 +66,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @portfolio_reader
 def my_projects(request: HttpRequest) -> HttpResponse:
     table = ProjectDeadlineTable(selectors.my_projects(user=request.user, today=seoul_today()))
-    RequestConfig(request).configure(table)
+    table_configure(request, table)
     return render(request, "projects/my_projects.html", {"table": table})
 
 
@@ -81,18 +82,10 @@ def _table_response(request: HttpRequest, table, *, template: str, context: dict
             export_format, table, exclude_columns=("actions",), dataset_kwargs={"title": export_name}
         )
         return exporter.response(f"{export_name}-{seoul_today().isoformat()}.{export_format}")
-    RequestConfig(request, paginate={"per_page": _per_page(request)}).configure(table)
+    table_configure(request, table)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, template, {**context, "table": table, "query": query.urlencode()})
-
-
-def _per_page(request: HttpRequest) -> int:
-    """25 rows unless the person asks for more (?per_page=, at most 200)."""
-    try:
-        return min(max(int(request.GET.get("per_page", 25)), 10), 200)
-    except ValueError:
-        return 25
 
 
 @portfolio_reader
