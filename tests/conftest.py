@@ -8,6 +8,7 @@ when CI is set, so that CI always exercises the real services.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -99,3 +100,22 @@ def fast_password_hashing() -> Iterator[None]:
     so that a password set in a class- or module-scoped fixture is checked with the same hasher."""
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         yield
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(settings) -> None:
+    """Each test counts (rate limits) in a cache of its own, never in the Redis the suite may share."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": f"test-{uuid.uuid4()}"}
+    }
+
+
+@pytest.fixture
+def celery_eager() -> Iterator[None]:
+    """Tasks queued with .delay() run at once, in the test's process (errors propagate)."""
+    from tracker.celery import app
+
+    before = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = before

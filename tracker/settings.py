@@ -72,11 +72,18 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "projects:home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login throttling (django-axes): after 5 failures for one user name from one address, a 15-minute cool-off.
+# How many reverse proxies in front of the app write X-Forwarded-For; the client's address is the one the
+# outermost of them saw (tracker.client_ip). 0: no proxy, the header is ignored.
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
+
+# Login throttling (django-axes): after 5 failures for one user name from one address, a 15-minute cool-off
+# counted from the fifth failure: attempts during the cool-off do not extend it. A password reset lifts it.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "tracker.client_ip.client_ip"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
@@ -175,6 +182,17 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Celery: Redis when REDIS_URL is set, otherwise the file-system transport under var/ (no server needed).
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_TASK_TIME_LIMIT = 300
+# The cache holds short-lived counters (password-reset rate limits), shared by every web process via Redis.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "tracker",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
