@@ -66,6 +66,15 @@ def milestone_submit(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "notifications/milestone_submit.html", context)
 
 
+def _link_user(payload: dict):
+    """The person a preferences or unsubscribe link was made for; a deactivated account's links stop working
+    (and show nothing of the account: no name, no address)."""
+    user = get_user_model().objects.filter(pk=payload.get("u"), is_active=True).first()
+    if user is None:
+        raise PermissionDenied(_("더 이상 쓸 수 없는 링크입니다."))
+    return user
+
+
 class PreferenceForm(forms.ModelForm):
     class Meta:
         model = NotificationPreference
@@ -75,7 +84,7 @@ class PreferenceForm(forms.ModelForm):
 @require_http_methods(["GET", "POST"])
 def preferences(request: HttpRequest, token: str) -> HttpResponse:
     payload = _payload("preferences", token, links.PREFERENCES_LINK_MAX_AGE)
-    user = get_object_or_404(get_user_model(), pk=payload["u"])
+    user = _link_user(payload)
     preference, _created = NotificationPreference.objects.get_or_create(user=user)
     form = PreferenceForm(request.POST or None, instance=preference)
     saved = request.method == "POST" and form.is_valid()
@@ -88,7 +97,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     payload = _payload("unsubscribe", token, links.PREFERENCES_LINK_MAX_AGE)
-    user = get_object_or_404(get_user_model(), pk=payload["u"])
+    user = _link_user(payload)
     kind = payload["k"]
     field = {"reminders": "reminders", "digest": "digest"}.get(kind)
     if field is None:
@@ -105,8 +114,9 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _feed_user(token: str):
+    """The feed's owner, while they are active and still hold a role that reads the portfolio."""
     feed = CalendarFeed.objects.select_related("user").filter(token=token, user__is_active=True).first()
-    if feed is None:
+    if feed is None or not can_read_portfolio(feed.user):
         raise Http404
     return feed.user
 
@@ -125,9 +135,7 @@ def my_calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def strategy_calendar_feed(request: HttpRequest, token: str, pk: int) -> HttpResponse:
-    user = _feed_user(token)
-    if not can_read_portfolio(user):
-        raise Http404
+    _feed_user(token)
     strategy = get_object_or_404(Strategy, pk=pk)
     return _ics(
         feeds.calendar_build(name=str(strategy), milestones=feeds.milestones_for_strategy(strategy)),
