@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django import forms
 from django.conf import settings
@@ -12,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -171,6 +172,9 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
 def digest_page(request: HttpRequest, week: str | None = None) -> HttpResponse:
     """The weekly digest as a page, rebuilt from the history for any past week, with an archive by ISO week."""
     ensure_can_read_portfolio(request.user)
+    chosen = request.GET.get("week", "")
+    if week is None and re.fullmatch(r"\d{4}-W\d{2}", chosen):  # the archive's drop-down, sent as a form
+        return redirect("notifications:digest_week", chosen)
     plan = Plan.objects.order_by("-adopted_on", "code").first()
     if plan is None:
         raise Http404

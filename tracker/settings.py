@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -34,6 +35,12 @@ def _local_secret_key() -> str:
     return key_file.read_text().strip()
 
 
+def _weak_secret_key(key: str) -> bool:
+    """Django's own test (check security.W009): shorter than 50, fewer than 5 distinct characters, or generated
+    by startproject ("django-insecure-")."""
+    return len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-")
+
+
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
@@ -41,6 +48,12 @@ if not SECRET_KEY:
             "SECRET_KEY must be set when DEBUG is off. / DEBUG가 꺼져 있으면 SECRET_KEY 환경 변수가 필요합니다."
         )
     SECRET_KEY = _local_secret_key()
+if not DEBUG and _weak_secret_key(SECRET_KEY):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is weak: use at least 50 random characters, e.g. "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'. / SECRET_KEY가 약합니다: "
+        "무작위 문자 50자 이상을 쓰세요."
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -59,6 +72,7 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "axes",
+    "csp",
     "import_export",
     "projects",
     "notifications",
@@ -99,7 +113,29 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "tracker.middleware.PrivateResponsesNotStoredMiddleware",
 ]
+
+# Content-Security-Policy (django-csp): scripts, style sheets, images and fonts from this site only; no inline
+# script, no plug-ins, no framing, forms post only here. Style *attributes* stay allowed: the digest page shares
+# its markup with the e-mail (mail programs ignore style sheets) and the dashboard's and charts' bars are sized
+# with them; a style attribute cannot run script, and <style> elements stay forbidden.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
 
 ROOT_URLCONF = "tracker.urls"
 WSGI_APPLICATION = "tracker.wsgi.application"
