@@ -156,6 +156,21 @@ TEMPLATES = [
     },
 ]
 
+# Uploads (the admin's spreadsheet import): at most UPLOAD_MAX_MB (default 10) per file, dropped while they
+# arrive if larger; an XLSX may unpack to at most UPLOAD_XLSX_MAX_UNPACKED_MB (default 100) before it is parsed.
+# Files up to the limit stay in memory (no temporary file); between preview and confirm the upload waits in
+# the cache (projects.spreadsheets.uploads), never in the temporary directory.
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_MB", default=10) * 1_048_576
+UPLOAD_XLSX_MAX_UNPACKED_BYTES = env.int("UPLOAD_XLSX_MAX_UNPACKED_MB", default=100) * 1_048_576
+FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES
+FILE_UPLOAD_HANDLERS = [
+    "projects.spreadsheets.uploads.UploadSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default for the form fields besides files, said here
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "projects.spreadsheets.uploads.UploadCacheStorage"
+
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'tracker.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server, the worker and beat share one file: wait for locks rather than fail, and take the

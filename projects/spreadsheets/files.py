@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import tablib
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -66,9 +67,34 @@ def read_sheets(content: bytes) -> list[tablib.Dataset]:
     return [_read_csv(content)]
 
 
+def xlsx_expansion_check(content: bytes) -> None:
+    """Refuse an XLSX (a zip) whose parts would unpack to more than the limit, before anything unpacks them.
+
+    A few hundred kilobytes can hold gigabytes of repeated XML (a zip bomb); openpyxl would unpack and parse
+    them in the web process. The sizes in the zip's directory are the ones Python's zipfile holds every part to.
+    """
+    import zipfile
+
+    limit = settings.UPLOAD_XLSX_MAX_UNPACKED_BYTES
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as error:
+        raise PortfolioFileError(
+            _("XLSX 파일을 열 수 없습니다. 손상되었거나 Excel 파일이 아닙니다. (%(error)s)")
+            % {"error": type(error).__name__}
+        ) from error
+    if unpacked > limit:
+        raise PortfolioFileError(
+            _("XLSX 파일의 압축을 풀면 %(size)s MB로, 한도(%(limit)s MB)를 넘습니다. 값만 남겨 다시 저장해 주세요.")
+            % {"size": f"{unpacked / 1_048_576:,.0f}", "limit": f"{limit / 1_048_576:,.0f}"}
+        )
+
+
 def _read_xlsx(content: bytes) -> list[tablib.Dataset]:
     import openpyxl
 
+    xlsx_expansion_check(content)
     try:
         # Two views of one file: computed values, and which cells hold formulas (a formula saved by a program
         # has no computed value, and must not be read as blank).
