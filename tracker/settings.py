@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "import_export",
     "projects",
     "notifications",
+    "people",
 ]
 
 AUTHENTICATION_BACKENDS = [

@@ -34,7 +34,7 @@ def one_line_existing_values(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("projects", "0006_admin_template_permissions"),
+        ("projects", "0007_milestone_closed_at_notes_limit"),
     ]
 
     operations = [
