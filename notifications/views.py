@@ -213,9 +213,6 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
 def _digest_for(request: HttpRequest, week: str | None) -> tuple[digest.Digest, list[str]]:
     """The digest a reader asked for (a week, ?scope=strategy-<id>) and the archive's weeks; 404 for a week to come."""
     ensure_can_read_portfolio(request.user)
-    chosen = request.GET.get("week", "")
-    if week is None and re.fullmatch(r"\d{4}-W\d{2}", chosen):  # the archive's drop-down, sent as a form
-        return redirect("notifications:digest_week", chosen)
     plan = Plan.objects.order_by("-adopted_on", "code").first()
     if plan is None:
         raise Http404
@@ -241,6 +238,9 @@ def _digest_for(request: HttpRequest, week: str | None) -> tuple[digest.Digest, 
 @login_required
 def digest_page(request: HttpRequest, week: str | None = None) -> HttpResponse:
     """The weekly digest as a page, rebuilt from the history for any past week, with an archive by ISO week."""
+    chosen = request.GET.get("week", "")
+    if week is None and re.fullmatch(r"\d{4}-W\d{2}", chosen):  # the archive's drop-down, sent as a form
+        return redirect("notifications:digest_week", chosen)
     built, weeks = _digest_for(request, week)
     # matplotlib's own SVG, never user input
     charts = [(trend, mark_safe(trend_svg(trend, compact=index > 0))) for index, trend in enumerate(built.trends)]
