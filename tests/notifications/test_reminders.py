@@ -176,7 +176,12 @@ def test_nobody_is_nagged_who_said_no_or_cannot_be_reached(project, owner, teamm
     teammate.save()
     MilestoneFactory(project=project, due_date=dt.date(2026, 11, 26))  # no owner: the managers
     plan_twice(seoul("2026-11-25"))
-    assert not Reminder.objects.exists()
+    assert not Reminder.objects.exclude(status="skipped").exists()
+    assert not OutboxMessage.objects.exists()
+    assert set(Reminder.objects.values_list("recipient__username", "skip_reason")) == {
+        ("owner", "opted_out"),
+        ("teammate", "no_email"),
+    }
 
 
 def test_a_title_cannot_inject_headers(project, owner, smtp_server):
@@ -256,7 +261,7 @@ def test_a_planning_pass_takes_the_same_queries_for_few_or_many_milestones(proje
 
 def _many(project, owner, count: int) -> None:
     for n in range(count):
-        user = UserFactory(username=f"pm{n}")
+        user = UserFactory(username=f"pm{n}", role=roles.PROJECT_MANAGER)
         project.managers.add(user)
         MilestoneFactory(project=project, owner=user, due_date=dt.date(2026, 11, 26))
 

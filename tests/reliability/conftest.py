@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import connection
 
 from notifications.models import OutboxMessage, ReminderPolicy
+from projects import roles
 from tests.conftest import require_service
 from tests.factories import CoreProjectFactory, MilestoneFactory, UserFactory
 from tests.smtp import SmtpServer, free_port
@@ -54,7 +55,10 @@ def people_with_due_milestones(people: int, *, due, per_person: int = 1, prefix:
     """``people`` project managers, each the owner of ``per_person`` open milestones due on ``due``."""
     project = CoreProjectFactory()
     # An unusable password: hashing a real one costs half a second a user, and nobody logs in here.
-    users = [UserFactory(username=f"{prefix}{n}", password=factory.Transformer.Force("!")) for n in range(people)]
+    users = [
+        UserFactory(username=f"{prefix}{n}", password=factory.Transformer.Force("!"), role=roles.PROJECT_MANAGER)
+        for n in range(people)
+    ]
     for user in users:
         for _ in range(per_person):
             MilestoneFactory(project=project, owner=user, due_date=due)
