@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from notifications.runs import digests_plan_recorded, outbox_dispatch_recorded, reminders_plan_recorded
@@ -16,7 +16,7 @@ RETRYABLE = (OperationalError,)
 def plan_reminders() -> int:
     result = reminders_plan_recorded(now=timezone.now())
     if result.messages:
-        dispatch_outbox.delay()
+        transaction.on_commit(dispatch_outbox.delay)
     return result.recorded
 
 
@@ -29,5 +29,5 @@ def dispatch_outbox(limit: int = 500) -> int:
 def plan_digests() -> int:
     written = digests_plan_recorded(now=timezone.now())
     if written:
-        dispatch_outbox.delay()
+        transaction.on_commit(dispatch_outbox.delay)
     return len(written)

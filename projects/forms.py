@@ -20,16 +20,7 @@ class MilestoneForm(forms.ModelForm):
 
     class Meta:
         model = Milestone
-        fields = [
-            "kind",
-            "title",
-            "responsible_agency",
-            "due_date",
-            "amount_requested",
-            "amount_secured",
-            "owner",
-            "notes",
-        ]
+        fields = Milestone.EDITABLE_FIELDS
         widgets = {"due_date": forms.DateInput(attrs={"type": "date"}), "notes": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, project, **kwargs):

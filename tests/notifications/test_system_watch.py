@@ -62,7 +62,9 @@ def local_broker(settings, tmp_path):
     settings.REDIS_URL = ""
     queue = tmp_path / "broker" / "queue"
     queue.mkdir(parents=True)
-    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(queue), "data_folder_out": str(queue)}
+    # Only the queue folder moves: Celery keeps its control folder where the settings put it.
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {**options, "data_folder_in": str(queue)}
     return queue
 
 
@@ -159,7 +161,10 @@ def test_the_local_broker_check_fails_when_its_folder_cannot_be_written(client, 
     all_is_running(NOW)
     not_a_folder = tmp_path / "broker-file"
     not_a_folder.write_text("a file where the broker's folder should be")
-    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(not_a_folder / "queue")}
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        "data_folder_in": str(not_a_folder / "queue"),
+    }
     with at(NOW + MINUTE):
         status, body = health(client)
     assert status == 503 and body["broker"]["ok"] is False and "브로커 폴더" in body["broker"]["error"]
