@@ -7,6 +7,7 @@ The clock is frozen (time-machine) wherever an age matters; the Redis that /heal
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
 import shutil
 
@@ -260,6 +261,20 @@ def test_a_dispatcher_run_logs_what_it_sent_and_whom_it_skipped_since(milestone,
     assert (line["skipped_lost_access"], line["skipped_opted_out"]) == ("1", "0")
     assert Reminder.objects.get(recipient=owner).skip_reason == "lost_access"
     assert [m.rcpt_tos for m in smtp_server.delivered] == [["teammate@example.com"]]
+
+
+def test_send_reminders_records_a_command_run_and_says_who_was_skipped(project, owner):
+    quiet = UserFactory(username="quiet", role=roles.PROJECT_MANAGER)
+    NotificationPreference.objects.create(user=quiet, reminders=False)
+    MilestoneFactory(project=project, owner=quiet, due_date=D("2026-12-09"))
+    out = io.StringIO()
+    with at(NOW):
+        call_command("send_reminders", stdout=out)
+    assert "보내지 않음: 알림 받지 않기 설정 1건" in out.getvalue()
+    assert sorted(JobRun.objects.values_list("job", "trigger", "outcome")) == [
+        ("dispatch", "command", "ok"),
+        ("reminders", "command", "ok"),
+    ]
 
 
 def test_a_failed_run_is_recorded_with_its_error_and_raised(monkeypatch, caplog):

@@ -5,6 +5,7 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from notifications.models import Reminder
 from notifications.reminders import reminders_plan
 from notifications.runs import outbox_dispatch_recorded, reminders_plan_recorded
 from tracker.dates import SEOUL, dday_label
@@ -44,3 +45,8 @@ class Command(BaseCommand):
             f"새 알림 {result.recorded}건, 취소 {result.cancelled}건, 메일 {result.messages}통 준비; "
             f"발송 {sent.sent}, 재시도 예정 {sent.retried}, 실패 {sent.failed}, 취소 {sent.cancelled}"
         )
+        if skipped := result.skipped + sent.skipped:
+            labels = dict(Reminder.SkipReason.choices)
+            self.stdout.write(
+                "보내지 않음: " + ", ".join(f"{labels[reason]} {count}건" for reason, count in sorted(skipped.items()))
+            )
