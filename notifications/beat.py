@@ -27,12 +27,14 @@ def heartbeat_record(*, started: bool = False) -> bool:
     """Record one tick (and, at start, when beat started). Never raises: beat must outlive a database outage."""
     now = timezone.now()
     try:
-        close_old_connections()  # a connection broken by a database restart is replaced, not reused
+        if not connection.in_atomic_block:
+            close_old_connections()  # a connection broken by a database restart is replaced, not reused
         values = {"last_tick_at": now, **({"beat_started_at": now} if started else {})}
         if not SchedulerHeartbeat.objects.filter(pk=1).update(ticks=F("ticks") + 1, **values):
             SchedulerHeartbeat.objects.update_or_create(pk=1, defaults={"ticks": 1, **values})
     except DatabaseError as error:
-        connection.close()
+        if not connection.in_atomic_block:
+            connection.close()
         logger.warning("beat heartbeat not recorded: %s", type(error).__name__)
         return False
     return True

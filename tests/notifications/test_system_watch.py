@@ -17,6 +17,7 @@ from django.contrib.auth.models import Group
 from django.core import signing
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import OperationalError
 from django.test import Client
 from django.urls import reverse
 from prometheus_client.parser import text_string_to_metric_families
@@ -189,6 +190,18 @@ def test_beat_records_its_own_ticks_at_most_every_thirty_seconds(tmp_path):
     beat = SchedulerHeartbeat.objects.get()
     assert (beat.beat_started_at, beat.last_tick_at, beat.ticks) == (NOW, NOW + MINUTE, 2)
     scheduler.close()
+
+
+def test_beat_outlives_a_database_error_while_recording(monkeypatch, caplog):
+    def refuse(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr("notifications.models.SchedulerHeartbeat.objects.filter", refuse)
+    with caplog.at_level(logging.WARNING, logger="tracker.beat"):
+        assert heartbeat_record() is False
+    assert [r.getMessage() for r in caplog.records if r.name == "tracker.beat"] == [
+        "beat heartbeat not recorded: OperationalError"
+    ]
 
 
 def test_check_heartbeat_exits_non_zero_when_beat_is_silent():
