@@ -9,6 +9,7 @@ on a laptop without them the tests skip, under CI they fail (tests/conftest.py: 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import shutil
@@ -27,6 +28,7 @@ import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 
 from notifications.models import OutboxMessage, ReminderPolicy
@@ -74,9 +76,20 @@ def terminate_other_backends() -> None:
         )
 
 
+def role_groups_ensure() -> None:
+    """The role groups as migration projects/0002 makes them: a flushed database (after another transactional
+    test) has the permissions again but not the groups, and reminders go only to people with a role."""
+    for role, codes in importlib.import_module("projects.migrations.0002_role_groups").ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        group.permissions.set(
+            [Permission.objects.get(content_type__app_label=app, codename=codename) for app, codename in codes]
+        )
+
+
 @pytest.fixture
 def live_db(postgres, transactional_db) -> Iterator[None]:
     """Committed rows in PostgreSQL, visible to workers in other threads and processes."""
+    role_groups_ensure()
     yield
     terminate_other_backends()
 
