@@ -16,6 +16,7 @@ from pathlib import Path
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import Max, Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -144,7 +145,10 @@ class FactCheck(HealthCheck):
     state = None
 
     async def run(self) -> None:
-        self.state = await sync_to_async(self.read)()
+        try:
+            self.state = await sync_to_async(self.read)()
+        except DatabaseError as error:  # the database check says why; this one only cannot read its records
+            raise ServiceUnavailable(_("기록을 읽을 수 없습니다 (데이터베이스 확인).")) from error
         if problems := self.state.problems():
             raise ServiceUnavailable(" ".join(problems))
 

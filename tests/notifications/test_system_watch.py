@@ -172,6 +172,25 @@ def test_the_local_broker_check_fails_when_its_folder_cannot_be_written(client, 
     assert status == 503 and body["broker"]["ok"] is False and "브로커 폴더" in body["broker"]["error"]
 
 
+def test_health_is_an_error_without_a_traceback_when_the_records_cannot_be_read(
+    client, local_broker, monkeypatch, caplog
+):
+    def unreachable(**kwargs):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr("notifications.health.scheduler_state", unreachable)
+    monkeypatch.setattr("notifications.health.outbox_state", unreachable)
+    with caplog.at_level(logging.INFO):
+        status, body = health(client)
+    assert (
+        status == 503
+        and body["scheduler"]["error"] == body["outbox"]["error"] == "기록을 읽을 수 없습니다 (데이터베이스 확인)."
+    )
+    assert [(r.name, r.getMessage(), r.exc_info) for r in caplog.records] == [
+        ("tracker.health", "health=error failing=scheduler,outbox", None)
+    ]
+
+
 # Heartbeat ---------------------------------------------------------------------------------------------------
 
 
