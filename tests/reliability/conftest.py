@@ -27,7 +27,9 @@ import factory
 import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
+from django.apps import apps as django_apps
 from django.conf import settings
+from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
 
@@ -77,8 +79,10 @@ def terminate_other_backends() -> None:
 
 
 def role_groups_ensure() -> None:
-    """The role groups as migration projects/0002 makes them: a flushed database (after another transactional
-    test) has the permissions again but not the groups, and reminders go only to people with a role."""
+    """The role groups as migration projects/0002 makes them: a database flushed by another transactional test
+    has lost them (and may have lost the permissions), and reminders go only to people with a role."""
+    for app_config in django_apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
     for role, codes in importlib.import_module("projects.migrations.0002_role_groups").ROLE_PERMISSIONS.items():
         group, _created = Group.objects.get_or_create(name=role)
         group.permissions.set(
