@@ -268,6 +268,26 @@ class CalendarFeed(models.Model):
         return str(self.user)
 
 
+class OutboxAttachment(models.Model):
+    """A further file sent with an outbox message (the digest's A4 PDF report), stored with it: the row is exactly
+    what went out, and a deliberate resend sends the same file."""
+
+    message = models.ForeignKey(
+        OutboxMessage, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("메시지")
+    )
+    filename = models.CharField(_("파일 이름"), max_length=200)
+    mimetype = models.CharField(_("형식"), max_length=100)
+    content = models.BinaryField(_("내용"))
+
+    class Meta:
+        verbose_name = _("첨부 파일")
+        verbose_name_plural = _("첨부 파일")
+        ordering = ["message", "id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
 class JobRun(models.Model):
     """One run of a planner or of the dispatcher: when it started and ended, how it ended, and its counts."""
 
@@ -284,7 +304,7 @@ class JobRun(models.Model):
     job = models.CharField(_("작업"), max_length=20, choices=Job.choices)
     trigger = models.CharField(_("실행 경로"), max_length=20, default="task", help_text=_("task 또는 command"))
     started_at = models.DateTimeField(_("시작 시각"))
-    finished_at = models.DateTimeField(_("종료 시각"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("마친 시각"), null=True, blank=True)
     outcome = models.CharField(_("결과"), max_length=20, choices=Outcome.choices, default=Outcome.RUNNING)
     counts = models.JSONField(_("건수"), default=dict, blank=True)
     error = models.CharField(_("오류"), max_length=500, blank=True)

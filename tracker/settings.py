@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "import_export",
     "projects",
     "notifications",
+    "people",
 ]
 
 AUTHENTICATION_BACKENDS = [
