@@ -1,4 +1,4 @@
-"""Celery tasks: thin. Beat ticks them; they call the planner and the dispatcher, which read the database."""
+"""Celery tasks: thin. Beat ticks them; they call the planner and the dispatcher (each run recorded, runs.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from celery import shared_task
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
-from notifications.digest import digests_plan
-from notifications.outbox import outbox_dispatch
-from notifications.reminders import reminders_plan
+from notifications.runs import digests_plan_recorded, outbox_dispatch_recorded, reminders_plan_recorded
 from tracker.accounts import password_reset_send
 
 # Only errors a retry can fix (the database briefly unavailable); SMTP retries live in the outbox rows.
@@ -19,7 +17,7 @@ RETRYABLE = (OperationalError,)
 
 @shared_task(autoretry_for=RETRYABLE, max_retries=3, default_retry_delay=10, time_limit=240, soft_time_limit=200)
 def plan_reminders() -> int:
-    result = reminders_plan(now=timezone.now())
+    result = reminders_plan_recorded(now=timezone.now())
     if result.messages:
         transaction.on_commit(dispatch_outbox.delay)
     return result.recorded
@@ -27,12 +25,12 @@ def plan_reminders() -> int:
 
 @shared_task(autoretry_for=RETRYABLE, max_retries=3, default_retry_delay=10, time_limit=240, soft_time_limit=200)
 def dispatch_outbox(limit: int = 500) -> int:
-    return outbox_dispatch(limit=limit).sent
+    return outbox_dispatch_recorded(limit=limit).sent
 
 
 @shared_task(autoretry_for=RETRYABLE, max_retries=3, default_retry_delay=10, time_limit=240, soft_time_limit=200)
 def plan_digests() -> int:
-    written = digests_plan(now=timezone.now())
+    written = digests_plan_recorded(now=timezone.now())
     if written:
         transaction.on_commit(dispatch_outbox.delay)
     return len(written)

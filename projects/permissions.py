@@ -7,9 +7,10 @@ change nothing.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Permission
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from projects import roles
@@ -20,6 +21,16 @@ User = AbstractBaseUser | AnonymousUser
 
 def can_read_portfolio(user: User) -> bool:
     return user.is_active and user.has_perm("projects.view_coreproject")
+
+
+def portfolio_readers() -> QuerySet:
+    """Users who may read the portfolio, as a query (can_read_portfolio for many people at once; activity apart)."""
+    view = Q(codename="view_coreproject", content_type__app_label="projects")
+    return get_user_model().objects.filter(
+        Q(is_superuser=True)
+        | Q(groups__permissions__in=Permission.objects.filter(view))
+        | Q(user_permissions__in=Permission.objects.filter(view))
+    )
 
 
 def is_portfolio_admin(user: User) -> bool:
