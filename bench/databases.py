@@ -6,9 +6,9 @@ import os
 
 
 def bench_database_name(base: str) -> str:
-    """``base`` plus the BENCH_DATABASE_SUFFIX of the environment, so that two people (or two checkouts) who
+    """``base`` plus the BENCH_DB_SUFFIX of the environment, so that two people (or two checkouts) who
     benchmark on one PostgreSQL server never drop each other's database."""
-    return base + os.environ.get("BENCH_DATABASE_SUFFIX", "")
+    return base + os.environ.get("BENCH_DB_SUFFIX", "")
 
 
 def database_recreate(server: str, name: str, *, drop_only: bool = False) -> None:

@@ -4,7 +4,7 @@ to its own SQL, at ×1, ×10 and ×100 (the planner also at ×1000 on request).
     DEBUG=true .venv/bin/python bench/scale.py [--scales 1 10 100] [--planner-scales 1000] [--runs 5]
                                                [--only exports pages planner import escalation] [--reuse]
 
-Each scale gets a PostgreSQL database of its own, ``tracker_bench_scale_x<scale>`` plus BENCH_DATABASE_SUFFIX
+Each scale gets a PostgreSQL database of its own, ``tracker_bench_scale_x<scale>`` plus BENCH_DB_SUFFIX
 (bench/databases.py), filled by bench/generate.py and dropped at the end (kept with --reuse, which also reuses
 one that is already filled). Everything runs in a child process per scale with production's settings (DEBUG
 off). What "its SQL" is, for each row:

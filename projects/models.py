@@ -9,15 +9,23 @@ import datetime as dt
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from projects.form_fields import EokField, SupportNeedsField
+from projects.validators import validate_single_line
+from tracker.dates import seoul_today
 
 SAMPLE_PREFIX = "[예시]"
+NOTE_MAX_LENGTH = 2000  # a milestone's note: a few paragraphs, not a pasted report
+# A plan's milestones fall between the year before it was adopted and five years after its last project ends.
+PLAN_YEARS_BEFORE = 1
+PLAN_YEARS_AFTER = 5
 
 
 class MoneyField(models.PositiveBigIntegerField):
@@ -28,8 +36,8 @@ class MoneyField(models.PositiveBigIntegerField):
         super().__init__(*args, **kwargs)
 
     def formfield(self, **kwargs):
-        kwargs.pop("help_text", None)
-        return super().formfield(**{"form_class": EokField, **kwargs})
+        # The model's help text speaks of won (how it is stored); a form speaks of 억원 (how it is typed).
+        return super().formfield(**{"form_class": EokField, **kwargs, "help_text": ""})
 
 
 class SupportNeedsJSONField(models.JSONField):
@@ -43,8 +51,8 @@ class SupportNeedsJSONField(models.JSONField):
 
 class Plan(models.Model):
     code = models.SlugField(_("코드"), max_length=40, unique=True)
-    name = models.CharField(_("계획명"), max_length=200)
-    name_en = models.CharField(_("계획명(영문)"), max_length=200, blank=True)
+    name = models.CharField(_("계획명"), max_length=200, validators=[validate_single_line])
+    name_en = models.CharField(_("계획명(영문)"), max_length=200, blank=True, validators=[validate_single_line])
     goal = models.TextField(_("목표"), blank=True)
     goal_en = models.TextField(_("목표(영문)"), blank=True)
     adopted_on = models.DateField(_("수립일"), null=True, blank=True)
@@ -61,13 +69,21 @@ class Plan(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def date_window(self) -> tuple[dt.date, dt.date]:
+        """The dates a milestone of this plan may carry: 1 Jan of the year before adoption to 31 Dec five years
+        after the latest project end year (or the adoption year, if later)."""
+        first_year = (self.adopted_on or seoul_today()).year
+        last_end = self.projects.aggregate(last=models.Max("end_year"))["last"] if self.pk else None
+        last_year = max(first_year, last_end or first_year)
+        return dt.date(first_year - PLAN_YEARS_BEFORE, 1, 1), dt.date(last_year + PLAN_YEARS_AFTER, 12, 31)
+
 
 class Strategy(models.Model):
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="strategies", verbose_name=_("계획"))
-    code = models.CharField(_("코드"), max_length=20)
+    code = models.CharField(_("코드"), max_length=20, validators=[validate_single_line])
     order = models.PositiveSmallIntegerField(_("순서"), default=0)
-    name = models.CharField(_("전략명"), max_length=200)
-    name_en = models.CharField(_("전략명(영문)"), max_length=200, blank=True)
+    name = models.CharField(_("전략명"), max_length=200, validators=[validate_single_line])
+    name_en = models.CharField(_("전략명(영문)"), max_length=200, blank=True, validators=[validate_single_line])
     announced_project_count = models.PositiveSmallIntegerField(_("발표 핵심사업 수"), default=0)
     announced_budget = MoneyField(_("발표 사업비"), default=0)
     lead = models.ForeignKey(
@@ -93,10 +109,10 @@ class Task(models.Model):
     """추진과제: the middle level of the plan."""
 
     strategy = models.ForeignKey(Strategy, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("전략"))
-    code = models.CharField(_("코드"), max_length=20)
+    code = models.CharField(_("코드"), max_length=20, validators=[validate_single_line])
     order = models.PositiveSmallIntegerField(_("순서"), default=0)
-    name = models.CharField(_("추진과제명"), max_length=200)
-    name_en = models.CharField(_("추진과제명(영문)"), max_length=200, blank=True)
+    name = models.CharField(_("추진과제명"), max_length=200, validators=[validate_single_line])
+    name_en = models.CharField(_("추진과제명(영문)"), max_length=200, blank=True, validators=[validate_single_line])
     is_inferred = models.BooleanField(
         _("추정 과제"),
         default=False,
@@ -116,8 +132,8 @@ class Task(models.Model):
 class Department(models.Model):
     """주관부서: a department of the city that leads projects."""
 
-    name = models.CharField(_("부서명"), max_length=100, unique=True)
-    name_en = models.CharField(_("부서명(영문)"), max_length=100, blank=True)
+    name = models.CharField(_("부서명"), max_length=100, unique=True, validators=[validate_single_line])
+    name_en = models.CharField(_("부서명(영문)"), max_length=100, blank=True, validators=[validate_single_line])
 
     class Meta:
         verbose_name = _("주관부서")
@@ -138,8 +154,8 @@ class Organization(models.Model):
         RESEARCH = "research", _("연구기관")
         OTHER = "other", _("기타")
 
-    name = models.CharField(_("기관명"), max_length=200, unique=True)
-    name_en = models.CharField(_("기관명(영문)"), max_length=200, blank=True)
+    name = models.CharField(_("기관명"), max_length=200, unique=True, validators=[validate_single_line])
+    name_en = models.CharField(_("기관명(영문)"), max_length=200, blank=True, validators=[validate_single_line])
     kind = models.CharField(_("유형"), max_length=20, choices=Kind.choices, default=Kind.OTHER)
 
     class Meta:
@@ -183,9 +199,9 @@ class CoreProject(models.Model):
         help_text=_("추진과제의 계획에서 정해집니다."),
     )
     task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="projects", verbose_name=_("추진과제"))
-    code = models.CharField(_("사업코드"), max_length=30)
-    name = models.CharField(_("사업명"), max_length=300)
-    name_en = models.CharField(_("사업명(영문)"), max_length=300, blank=True)
+    code = models.CharField(_("사업코드"), max_length=30, validators=[validate_single_line])
+    name = models.CharField(_("사업명"), max_length=300, validators=[validate_single_line])
+    name_en = models.CharField(_("사업명(영문)"), max_length=300, blank=True, validators=[validate_single_line])
     description = models.TextField(_("사업 개요"), blank=True)
     category = models.CharField(_("구분"), max_length=20, choices=Category.choices, default=Category.NEW)
     lead_department = models.ForeignKey(
@@ -206,7 +222,9 @@ class CoreProject(models.Model):
     budget_private = MoneyField(_("민자"), default=0)
     start_year = models.PositiveSmallIntegerField(_("시작 연도"), null=True, blank=True)
     end_year = models.PositiveSmallIntegerField(_("종료 연도"), null=True, blank=True)
-    government_programme = models.CharField(_("연계 정부사업"), max_length=300, blank=True)
+    government_programme = models.CharField(
+        _("연계 정부사업"), max_length=300, blank=True, validators=[validate_single_line]
+    )
     support_needs = SupportNeedsJSONField(
         _("요청 지원 패키지"),
         default=list,
@@ -280,6 +298,21 @@ class CoreProject(models.Model):
     def strategy(self) -> Strategy:
         return self.task.strategy
 
+    def period_display(self) -> str:
+        """사업 기간 as people write it: '2026~2030년', '2026년부터', '2030년까지', or '미정'."""
+        start, end = self.start_year, self.end_year
+        if start and end:
+            return (
+                _("%(start)s~%(end)s년") % {"start": start, "end": end}
+                if start != end
+                else _("%(year)s년") % {"year": start}
+            )
+        if start:
+            return _("%(year)s년부터 (종료 미정)") % {"year": start}
+        if end:
+            return _("%(year)s년까지 (시작 미정)") % {"year": end}
+        return _("미정")
+
     def support_needs_display(self) -> list[str]:
         labels = dict(self.Support.choices)
         return [str(labels.get(value, value)) for value in self.support_needs]
@@ -338,8 +371,8 @@ class Milestone(models.Model):
         CoreProject, on_delete=models.CASCADE, related_name="milestones", verbose_name=_("핵심사업")
     )
     kind = models.CharField(_("유형"), max_length=30, choices=Kind.choices, default=Kind.OTHER)
-    title = models.CharField(_("마일스톤"), max_length=300)
-    responsible_agency = models.CharField(_("소관 부처"), max_length=100, blank=True)
+    title = models.CharField(_("마일스톤"), max_length=300, validators=[validate_single_line])
+    responsible_agency = models.CharField(_("소관 부처"), max_length=100, blank=True, validators=[validate_single_line])
     due_date = models.DateField(_("기한"))
     status = models.CharField(_("상태"), max_length=20, choices=Status.choices, default=Status.PLANNED)
     completed_on = models.DateField(_("달성일"), null=True, blank=True)
@@ -353,7 +386,19 @@ class Milestone(models.Model):
         related_name="owned_milestones",
         verbose_name=_("담당자"),
     )
-    notes = models.TextField(_("비고"), blank=True)
+    notes = models.TextField(
+        _("비고"),
+        blank=True,
+        max_length=NOTE_MAX_LENGTH,
+        validators=[MaxLengthValidator(NOTE_MAX_LENGTH)],
+    )
+    closed_at = models.DateTimeField(
+        _("종료 시각"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("달성·미달성·취소로 바뀐 시각. 다시 열 수 있는 기한(7일)을 여기서 잽니다."),
+    )
     version = models.PositiveIntegerField(
         _("버전"),
         default=1,
@@ -397,14 +442,43 @@ class Milestone(models.Model):
 
     def save(self, *args, **kwargs):
         """Every save of an existing milestone bumps its version, so a stale form cannot overwrite it."""
+        self._stamp_closed_at()
         if not self._state.adding:
             self.version += 1
             if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at"}
+                kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at", "closed_at"}
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return self.url_for(project_id=self.project_id, milestone_id=self.pk)
+
+    def _stamp_closed_at(self) -> None:
+        """Closing (from anywhere: workspace, admin, import) records when; reopening forgets it."""
+        if self.status in self.CLOSED_STATUSES:
+            if self.closed_at is None:
+                self.closed_at = timezone.now()
+        else:
+            self.closed_at = None
+
+    def clean(self) -> None:
+        """Dates inside the plan's window (docs/decisions.md); a completion date is never in the future."""
+        if not self.project_id:
+            return
+        plan = Plan.objects.filter(projects__pk=self.project_id).first()
+        if plan is None:
+            return
+        first, last = plan.date_window()
+        errors = {}
+        window = {"first": first.isoformat(), "last": last.isoformat()}
+        if self.due_date and not first <= self.due_date <= last:
+            errors["due_date"] = _("기한은 %(first)s부터 %(last)s 사이여야 합니다.") % window
+        if self.completed_on:
+            if self.completed_on > seoul_today():
+                errors["completed_on"] = _("달성일은 오늘보다 늦을 수 없습니다.")
+            elif self.completed_on < first:
+                errors["completed_on"] = _("달성일은 %(first)s 이후여야 합니다.") % window
+        if errors:
+            raise ValidationError(errors)
 
     @staticmethod
     def url_for(*, project_id: int, milestone_id: int) -> str:
@@ -486,7 +560,7 @@ class MilestoneTemplate(models.Model):
         ENTERED_DATES = "entered_dates", _("적용할 때 입력하는 날짜 (공모 일정)")
 
     code = models.SlugField(_("코드"), max_length=40, unique=True)
-    name = models.CharField(_("템플릿명"), max_length=200)
+    name = models.CharField(_("템플릿명"), max_length=200, validators=[validate_single_line])
     basis = models.CharField(_("날짜 기준"), max_length=20, choices=Basis.choices)
     description = models.TextField(_("설명"), blank=True)
     order = models.PositiveSmallIntegerField(_("순서"), default=0)
@@ -516,10 +590,15 @@ class MilestoneTemplateStep(models.Model):
         _("마일스톤 이름"),
         max_length=300,
         help_text=_("{year}는 회계연도, {name}은 적용할 때 입력하는 이름(예: 공모명)으로 바뀝니다."),
+        validators=[validate_single_line],
     )
     kind = models.CharField(_("유형"), max_length=30, choices=Milestone.Kind.choices)
     responsible_agency = models.CharField(
-        _("소관 부처"), max_length=100, blank=True, help_text=_("비우면 적용할 때 입력한 소관 부처를 씁니다.")
+        _("소관 부처"),
+        max_length=100,
+        blank=True,
+        help_text=_("비우면 적용할 때 입력한 소관 부처를 씁니다."),
+        validators=[validate_single_line],
     )
     date_rule = models.CharField(_("날짜 정하는 법"), max_length=20, choices=DateRule.choices)
     year_offset = models.SmallIntegerField(
@@ -529,7 +608,9 @@ class MilestoneTemplateStep(models.Model):
     )
     month = models.PositiveSmallIntegerField(_("월"), null=True, blank=True)
     day = models.PositiveSmallIntegerField(_("일"), null=True, blank=True)
-    date_label = models.CharField(_("입력 칸 이름"), max_length=100, blank=True, help_text=_("예: 공고일"))
+    date_label = models.CharField(
+        _("입력 칸 이름"), max_length=100, blank=True, help_text=_("예: 공고일"), validators=[validate_single_line]
+    )
     date_required = models.BooleanField(_("날짜 입력 필수"), default=False)
     days_after_previous = models.PositiveSmallIntegerField(
         _("입력하지 않으면 앞 단계 후 며칠"),
@@ -556,6 +637,11 @@ class MilestoneTemplateStep(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def title_for_people(self) -> str:
+        """The title with its placeholders spelled out ('○○○○년 국비 신청', '(공모명) 신청 마감')."""
+        return self.title.replace("{year}", str(_("○○○○"))).replace("{name}", str(_("(공모명)")))
 
     def clean(self) -> None:
         if self.date_rule == self.DateRule.CALENDAR and self.month and self.day:

@@ -28,6 +28,8 @@ from django.db import models
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.encoding import force_str
 
+from projects.spreadsheets.safety import formula_like, neutralise
+
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BOM = "\ufeff"
@@ -61,16 +63,28 @@ def choice_labels(choices: type[models.Choices]) -> Callable[[], Callable[[Any],
     return factory
 
 
+def _person_labels() -> Callable[[Any], Any]:
+    """User id → '성명 (부서)' (people.names.person_label), for every user, read in one query per export."""
+    from django.contrib.auth import get_user_model
+
+    from people.names import person_label
+
+    labels = {user.pk: person_label(user) for user in get_user_model().objects.select_related("profile")}
+    return lambda pk: labels.get(pk, "")
+
+
+_person_labels.per_export = True
+person_labels = _person_labels
+
+
 def spreadsheet_text(value: str) -> str:
-    """The one place every exported text cell passes through (CSV and XLSX alike).
-
-    XLSX cells are written as text cells (see ``_xlsx_cells``), so a title starting with "=" is never a
-    formula there; whatever else text needs before it reaches a spreadsheet belongs here, once.
-    """
-    return value
+    """Every database text cell of a CSV export passes through here: formula-like text gets the apostrophe of
+    projects.spreadsheets.safety (which the import takes off again). In XLSX the same text is a text cell with
+    Excel's quote prefix, its content unchanged (``_xlsx_row``)."""
+    return neutralise(value)
 
 
-def _plain(queryset: models.QuerySet, path: str):
+def _plain(queryset: models.QuerySet, path: str, *, csv: bool):
     """How a database value is written as it is: text through ``spreadsheet_text``; a number or a date as is
     (None: no call at all); anything else (an annotation) looked at cell by cell."""
     model = queryset.model
@@ -80,9 +94,9 @@ def _plain(queryset: models.QuerySet, path: str):
             model = model._meta.get_field(relation).related_model
         field = model._meta.get_field(name)
     except (AttributeError, FieldDoesNotExist):
-        return _cell
+        return _cell if csv else None
     if isinstance(field, models.CharField | models.TextField):
-        return _text_cell
+        return _text_cell if csv else None
     if isinstance(field, models.DateField | models.IntegerField | models.BooleanField | models.DecimalField):
         return None
     return _cell
@@ -107,13 +121,13 @@ class TableExportPlan:
     paths: list[str]
     converters: list[Callable[[Any], Any] | None]
 
-    def rows(self) -> Iterator[list]:
+    def rows(self, *, csv: bool = False) -> Iterator[list]:
         """Each row as a list of cells; None is an empty cell. Converted values (labels, 억원, weeks) are final;
         every other value is a database value, and text among them goes through ``spreadsheet_text``."""
         transforms = [
             (convert() if getattr(convert, "per_export", False) else convert)
             if convert
-            else _plain(self.queryset, path)
+            else _plain(self.queryset, path, csv=csv)
             for convert, path in zip(self.converters, self.paths, strict=True)
         ]
         for raw in self.queryset.values_list(*self.paths).iterator(chunk_size=CHUNK_ROWS):
@@ -159,7 +173,7 @@ def csv_chunks(plan: TableExportPlan) -> Iterator[bytes]:
     writer = csv.writer(_Echo())
     yield (BOM + writer.writerow(plan.headers)).encode("utf-8")
     buffer: list[str] = []
-    for row in plan.rows():
+    for row in plan.rows(csv=True):
         buffer.append(writer.writerow(row))
         if len(buffer) >= 500:
             yield "".join(buffer).encode("utf-8")
@@ -226,8 +240,9 @@ def _sheet_name(title: str) -> str:
 
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
-# Cell styles (xl/styles.xml): 0 plain, 1 date, 2 bold header, 3 number with separators, 4 wrapped text.
-_DATE, _NUMBER, _WRAPPED = ' s="1"', ' s="3"', ' s="4"'
+# Cell styles (xl/styles.xml): 0 plain, 1 date, 2 bold header, 3 number with separators, 4 wrapped text,
+# 5 text with Excel's quote prefix (formula-like text that stays text when edited).
+_DATE, _NUMBER, _WRAPPED, _QUOTED = ' s="1"', ' s="3"', ' s="4"', ' s="5"'
 
 
 def _text(value: str, strings: dict[str, int], style: str = "") -> str:
@@ -246,7 +261,10 @@ def _xlsx_row(number: int, row: list, strings: dict[str, int], formatted: bool =
         if value is None:
             cells.append("<c/>")
         elif kind is str:
-            cells.append(_text(value, strings, _WRAPPED if formatted and "\n" in value else ""))
+            if formula_like(value):
+                cells.append(_text(value, strings, _QUOTED))  # stays text when someone edits the cell
+            else:
+                cells.append(_text(value, strings, _WRAPPED if formatted and "\n" in value else ""))
         elif kind is bool:
             cells.append(f'<c t="b"><v>{int(value)}</v></c>')
         elif kind is dt.date:
@@ -292,13 +310,14 @@ _STYLES = (
     '<fill><patternFill patternType="gray125"/></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="5"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<cellXfs count="6"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1" applyAlignment="1">'
     '<alignment vertical="center"/></xf>'
     '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
-    '<alignment vertical="top" wrapText="1"/></xf></cellXfs>'
+    '<alignment vertical="top" wrapText="1"/></xf>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1"/></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     "</styleSheet>"
 )

@@ -8,6 +8,7 @@ when CI is set, so that CI always exercises the real services.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -86,12 +87,16 @@ def smtp_server(settings) -> Iterator[SmtpServer]:
 
 @pytest.fixture
 def owner(db):
-    return UserFactory(username="owner", role=roles.PROJECT_MANAGER)
+    return UserFactory(
+        username="owner", role=roles.PROJECT_MANAGER, profile__name="김담당", profile__department="해양정책과"
+    )
 
 
 @pytest.fixture
 def teammate(db):
-    return UserFactory(username="teammate", role=roles.PROJECT_MANAGER)
+    return UserFactory(
+        username="teammate", role=roles.PROJECT_MANAGER, profile__name="이동료", profile__department="투자유치과"
+    )
 
 
 @pytest.fixture
@@ -115,3 +120,23 @@ def fast_password_hashing() -> Iterator[None]:
     so that a password set in a class- or module-scoped fixture is checked with the same hasher."""
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         yield
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(settings) -> None:
+    """Each test starts with a cache of its own (rate limits, trend points, chart pictures: no test sees another's),
+    never the Redis the suite may share, whose flush would also empty the broker."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": f"test-{uuid.uuid4()}"}
+    }
+
+
+@pytest.fixture
+def celery_eager() -> Iterator[None]:
+    """Tasks queued with .delay() run at once, in the test's process (errors propagate)."""
+    from tracker.celery import app
+
+    before = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = before
