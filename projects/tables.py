@@ -13,6 +13,8 @@ from tracker.dates import dday_label, seoul_today
 
 # Amounts and counts line up on the right, header and cells alike.
 NUMERIC = {"th": {"class": "num"}, "td": {"class": "num"}}
+# A project code ("DEMO-S1-02") is never broken at its hyphens on a wide screen.
+CODE = {"td": {"class": "code"}}
 
 
 def rag_badge(status: str, label: str) -> str:
@@ -29,7 +31,7 @@ def dday_badge(due, today=None) -> str:
 class ProjectDeadlineTable(tables.Table):
     """Projects with their next deadline: a manager's own projects, or the whole portfolio."""
 
-    code = tables.Column(verbose_name=_("사업코드"))
+    code = tables.Column(verbose_name=_("사업코드"), attrs=CODE)
     name = tables.Column(verbose_name=_("사업명"))
     strategy = tables.Column(verbose_name=_("전략"), accessor="task__strategy__code", order_by="task__strategy__order")
     rag_status = tables.Column(verbose_name=_("추진 상태"))
@@ -98,7 +100,10 @@ class MilestoneTable(tables.Table):
     amount_secured = tables.Column(verbose_name=_("확보액"), attrs=NUMERIC)
     owner = tables.Column(verbose_name=_("담당자"))
     actions = tables.TemplateColumn(
-        template_name="projects/_milestone_actions.html", verbose_name=_("처리"), orderable=False
+        template_name="projects/_milestone_actions.html",
+        verbose_name=_("처리"),
+        orderable=False,
+        attrs={"td": {"class": "actions"}},
     )
 
     class Meta:
@@ -207,6 +212,7 @@ class PortfolioMilestoneTable(MilestoneTable):
     project_code = tables.Column(
         verbose_name=_("사업코드"),
         accessor="project__code",
+        attrs=CODE,
         linkify=lambda record: reverse("projects:project", args=[record.project_id]) + f"#milestone-{record.pk}",
     )
     project_name = tables.Column(verbose_name=_("사업명"), accessor="project__name")

@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_tables2 import RequestConfig
-from django_tables2.export import TableExport
 
 from projects import selectors, services
 from projects.filters import MilestoneFilter, ProjectFilter
@@ -33,6 +32,7 @@ from projects.permissions import (
     ensure_can_read_portfolio,
     managed_project_ids,
 )
+from projects.table_exports import TableExport
 from projects.tables import MilestoneTable, PortfolioMilestoneTable, PortfolioProjectTable, ProjectDeadlineTable
 from projects.timeline import timeline_build
 from tracker.dates import seoul_today, week_start
