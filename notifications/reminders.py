@@ -14,15 +14,19 @@ from typing import NamedTuple
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from notifications import links
 from notifications.emails import absolute_url, new_message_id, render_email
+from notifications.inserts import insert_new_rows
 from notifications.models import NotificationPreference, OutboxMessage, Reminder, ReminderPolicy
+from notifications.workdays import reminder_email_day, reminder_email_window, reminder_emails_carry_over
 from projects import roles
-from projects.models import CoreProject, Milestone
-from tracker.dates import SEOUL, dday_label, previous_working_day, seoul_datetime
+from projects.models import Milestone
+from projects.permissions import ProjectChangers, project_changers
+from tracker.dates import SEOUL, dday_label, previous_working_day
 
 # Thresholds may move a reminder a few days earlier (a long holiday); look that much further ahead.
 HOLIDAY_SLACK_DAYS = 14
@@ -80,15 +84,17 @@ class OpenMilestone(NamedTuple):
 
 
 def _recipients(milestones: list[OpenMilestone]) -> tuple[dict[int, set[int]], set[int]]:
-    """Who hears about each milestone (its owner, else the project's managers), and the TF heads."""
-    project_ids = {m.project_id for m in milestones}
-    managers: dict[int, set[int]] = defaultdict(set)
-    for project_id, user_id in CoreProject.managers.through.objects.filter(coreproject_id__in=project_ids).values_list(
-        "coreproject_id", "user_id"
-    ):
-        managers[project_id].add(user_id)
+    """Who hears about each milestone, and the TF heads. Reminders follow access (projects/permissions.py): the
+    owner while they may change the project; otherwise (no owner, or one who lost access) the project's managers
+    who may change it."""
+    changers = project_changers({m.project_id for m in milestones})
     tf_heads = set(get_user_model().objects.filter(groups__name=roles.TF_HEAD).values_list("pk", flat=True))
-    recipients = {m.pk: {m.owner_id} if m.owner_id else managers[m.project_id] for m in milestones}
+    recipients = {
+        m.pk: {m.owner_id}
+        if changers.may_change(m.owner_id, m.project_id)
+        else set(changers.managers.get(m.project_id, ()))
+        for m in milestones
+    }
     return recipients, tf_heads
 
 
@@ -153,15 +159,41 @@ def reminders_plan(*, now: dt.datetime, dry_run: bool = False) -> PlanResult:
     if dry_run:
         result.planned = new + list(Reminder.objects.filter(pk__in=rearmed))
         return result
-    # The unique constraint, not this check, is what stops a duplicate when two planners run at once.
-    Reminder.objects.bulk_create(new, ignore_conflicts=True, batch_size=5000)
-    Reminder.objects.filter(pk__in=rearmed, status=Reminder.Status.CANCELLED).update(
+    reminder_emails_carry_over(now=now)
+    # The unique constraint, not this check, is what stops a duplicate when two planners run at once; the count
+    # is of the rows this pass actually wrote.
+    inserted = insert_new_rows(new)
+    rearmed_count = Reminder.objects.filter(pk__in=rearmed, status=Reminder.Status.CANCELLED).update(
         status=Reminder.Status.PENDING, message=None
     )
-    result.recorded = len(new) + len(rearmed)
-    result.cancelled = reminders_cancel_stale()
+    result.recorded = inserted + rearmed_count
+    result.cancelled = _cancel_without_access(recorded, recipients, milestones, tf_heads) + reminders_cancel_stale()
     result.messages = reminders_attach_to_outbox(now=now, policy=policy)
     return result
+
+
+def _cancel_without_access(recorded: dict, recipients: dict[int, set[int]], milestones, tf_heads: set[int]) -> int:
+    """Cancel pending reminders whose recipient no longer hears about the milestone (lost access to the project,
+    or the milestone changed owner); the planner has recorded them for whoever hears about it now."""
+    leads = {m.pk: m.lead_id for m in milestones}
+    gone = [
+        pk
+        for (user_id, milestone_id, _threshold, _due), (pk, status) in recorded.items()
+        if status == Reminder.Status.PENDING
+        and milestone_id in recipients
+        and user_id not in recipients[milestone_id]
+        and user_id != leads[milestone_id]
+        and user_id not in tf_heads
+    ]
+    if not gone:
+        return 0
+    affected = set(Reminder.objects.filter(pk__in=gone).exclude(message=None).values_list("message_id", flat=True))
+    cancelled = Reminder.objects.filter(pk__in=gone, status=Reminder.Status.PENDING).update(
+        status=Reminder.Status.CANCELLED
+    )
+    if affected:
+        messages_cancel_empty(message_ids=affected, status=OutboxMessage.Status.PENDING)
+    return cancelled
 
 
 def reminders_cancel_stale() -> int:
@@ -184,18 +216,10 @@ def reminders_cancel_stale() -> int:
     return cancelled
 
 
-def _message_day(now: dt.datetime, taken: set[tuple[int, dt.date]], user_id: int) -> dt.date:
-    """Today's e-mail, unless today's already went out: then tomorrow's (one e-mail per person per day)."""
-    day = now.astimezone(SEOUL).date()
-    while (user_id, day) in taken:
-        day += dt.timedelta(days=1)
-    return day
-
-
 @transaction.atomic
 def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> int:
-    """Put unattached pending reminders into each recipient's e-mail of the day (written when it is sent)."""
-    today = now.astimezone(SEOUL).date()
+    """Put unattached pending reminders into each recipient's e-mail of the day (written when it is sent): today's
+    on a working day before it went out, otherwise the next working day's, from the send hour (workdays.py)."""
     user_ids = set(
         Reminder.objects.select_for_update()
         .filter(status=Reminder.Status.PENDING, message=None)
@@ -212,12 +236,16 @@ def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> i
     }
     # A day whose e-mail went out (or may have) is served; a pending or cancelled-unsent one can still carry more.
     reusable = (OutboxMessage.Status.PENDING, OutboxMessage.Status.CANCELLED)
-    taken = {key for key, status in existing.items() if status not in reusable}
+    served: dict[int, set[dt.date]] = defaultdict(set)
+    for (recipient_id, day), status in existing.items():
+        if status not in reusable:
+            served[recipient_id].add(day)
     addresses = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "email"))
     key_of = {}
     wanted = []
     for user_id in user_ids:
-        day = _message_day(now, taken, user_id)
+        day = reminder_email_day(now=now, policy=policy, served=served[user_id])
+        not_before, send_by = reminder_email_window(day=day, now=now, policy=policy)
         key_of[user_id] = f"reminders:{user_id}:{day.isoformat()}"
         wanted.append(
             OutboxMessage(
@@ -226,14 +254,14 @@ def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> i
                 recipient_id=user_id,
                 to_email=addresses[user_id],
                 message_id=new_message_id("reminders"),
-                # Owed now (its send moment has passed); a day already served waits for the next send hour.
-                not_before=now if day == today else seoul_datetime(day, policy.send_hour),
+                not_before=not_before,
+                send_by=send_by,
             )
         )
     OutboxMessage.objects.bulk_create(wanted, ignore_conflicts=True, batch_size=1000)
     message_of = dict(OutboxMessage.objects.filter(key__in=key_of.values()).values_list("key", "pk"))
     OutboxMessage.objects.filter(pk__in=message_of.values(), status=OutboxMessage.Status.CANCELLED).update(
-        status=OutboxMessage.Status.PENDING, not_before=now, last_error=""
+        status=OutboxMessage.Status.PENDING, not_before=Greatest(F("not_before"), Value(now)), last_error=""
     )
     users = sorted(user_ids)
     for start in range(0, len(users), ATTACH_BATCH):
@@ -275,8 +303,9 @@ def messages_render(*, message_ids: set[int], status: str) -> int:
     """Write reminder e-mails from the reminders that still apply; those left with none are cancelled (counted)."""
     messages = list(_with_pending_reminders(OutboxMessage.objects.filter(pk__in=message_ids, status=status)))
     filled = [m for m in messages if m.pending_reminders]
+    changers = project_changers({r.milestone.project_id for m in filled for r in m.pending_reminders})
     for message in filled:
-        reminder_email_render(message, message.pending_reminders)
+        reminder_email_render(message, message.pending_reminders, changers=changers)
     OutboxMessage.objects.bulk_update(filled, ["subject", "body_text", "body_html", "headers"], batch_size=500)
     empty = {m.pk for m in messages if not m.pending_reminders}
     return messages_cancel_empty(message_ids=empty, status=status) if empty else 0
@@ -287,12 +316,14 @@ def reminder_email_preview(message_id: int) -> OutboxMessage | None:
     message = _with_pending_reminders(OutboxMessage.objects.filter(pk=message_id)).get()
     if not message.pending_reminders:
         return None
-    reminder_email_render(message, message.pending_reminders)
+    changers = project_changers({r.milestone.project_id for r in message.pending_reminders})
+    reminder_email_render(message, message.pending_reminders, changers=changers)
     return message
 
 
-def reminder_email_render(message: OutboxMessage, reminders: list[Reminder]) -> None:
-    """Fill an outbox row with the day's e-mail for one person: all their due items, most urgent first."""
+def reminder_email_render(message: OutboxMessage, reminders: list[Reminder], *, changers: ProjectChangers) -> None:
+    """Fill an outbox row with the day's e-mail for one person: all their due items, most urgent first. The
+    "submitted" link only for projects the person may change (``changers``, asked just before sending)."""
     day = message.not_before.astimezone(SEOUL).date()
     recipient = message.recipient
     preference = getattr(recipient, "notification_preference", None)
@@ -317,7 +348,9 @@ def reminder_email_render(message: OutboxMessage, reminders: list[Reminder]) -> 
                     reverse("projects:project", args=[milestone.project_id]) + f"#milestone-{milestone.pk}"
                 ),
                 "submit_url": absolute_url(links.milestone_submit_path(user_id=recipient.pk, milestone=milestone))
-                if milestone.status != Milestone.Status.SUBMITTED and not reminder.is_escalation
+                if milestone.status != Milestone.Status.SUBMITTED
+                and not reminder.is_escalation
+                and changers.may_change(recipient.pk, milestone.project_id)
                 else "",
             }
         )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 from django.utils import timezone
 
 from notifications.digest import digests_plan
+from notifications.models import OutboxMessage
 from notifications.outbox import outbox_dispatch
 from notifications.reminders import reminders_plan
 
@@ -22,9 +24,22 @@ def plan_reminders() -> int:
     return result.recorded
 
 
-@shared_task(autoretry_for=RETRYABLE, max_retries=3, default_retry_delay=10, time_limit=240, soft_time_limit=200)
-def dispatch_outbox(limit: int = 500) -> int:
-    return outbox_dispatch(limit=limit).sent
+# Time limits: settings.DISPATCH_SOFT_TIME_LIMIT / DISPATCH_TIME_LIMIT (CELERY_TASK_ANNOTATIONS), explained there.
+@shared_task(autoretry_for=RETRYABLE, max_retries=3, default_retry_delay=10)
+def dispatch_outbox(limit: int | None = None, wave: int = 0) -> int:
+    """One short run of the dispatcher. While a backlog remains it continues in a fresh task; beat's tick (wave 0)
+    finding a backlog and no other sender at work fans out into DISPATCH_FANOUT chains, one per worker process,
+    each of which continues until the backlog is gone."""
+    result = outbox_dispatch(limit=limit, budget=settings.DISPATCH_BUDGET)
+    if result.more:
+        if wave > 0:
+            dispatch_outbox.delay(limit=limit, wave=wave + 1)
+        elif not OutboxMessage.objects.filter(
+            status=OutboxMessage.Status.SENDING, lease_expires_at__gt=timezone.now()
+        ).exists():
+            for _chain in range(settings.DISPATCH_FANOUT):
+                dispatch_outbox.delay(limit=limit, wave=1)
+    return result.sent
 
 
 @shared_task(autoretry_for=RETRYABLE, max_retries=3, default_retry_delay=10, time_limit=240, soft_time_limit=200)

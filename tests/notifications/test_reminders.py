@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from notifications.models import NotificationPreference, OutboxMessage, Reminder, ReminderPolicy
-from notifications.outbox import LEASE, outbox_dispatch
+from notifications.outbox import lease, outbox_dispatch
 from notifications.reminders import reminder_due, reminders_plan
 from projects import roles, services
 from projects.models import Milestone
@@ -77,6 +77,9 @@ def test_after_26_hours_without_a_scheduler_only_the_nearest_threshold_is_sent(p
     friday = MilestoneFactory(project=project, owner=owner, due_date=dt.date(2026, 12, 11))
     plan_twice(seoul("2026-12-09", 8))  # Wednesday: D-3 (12-08) is the nearest
     dispatch(seoul("2026-12-09", 8))
+    assert smtp_server.delivered == []  # a catch-up waits for the send hour (it went out at 08:00)
+    dispatch(seoul("2026-12-09", 9))
+    assert len(smtp_server.delivered) == 1
     # down from Wednesday 08:00 until Thursday 10:00; D-1 (Thursday 09:00) came meanwhile
     plan_twice(seoul("2026-12-10", 10))
     dispatch(seoul("2026-12-10", 10))
@@ -256,7 +259,7 @@ def test_a_planning_pass_takes_the_same_queries_for_few_or_many_milestones(proje
 
 def _many(project, owner, count: int) -> None:
     for n in range(count):
-        user = UserFactory(username=f"pm{n}")
+        user = UserFactory(username=f"pm{n}", role=roles.PROJECT_MANAGER)
         project.managers.add(user)
         MilestoneFactory(project=project, owner=user, due_date=dt.date(2026, 11, 26))
 
@@ -297,11 +300,11 @@ def test_a_lease_that_expired_before_smtp_began_is_sent_once(due_dec_9, smtp_ser
     claimed_at = seoul("2026-12-02", 10, 1)
     # a worker claimed the row and died before talking to the SMTP server
     OutboxMessage.objects.update(
-        status="sending", claim_token="6f1c8d4e-0000-4000-8000-000000000001", lease_expires_at=claimed_at + LEASE
+        status="sending", claim_token="6f1c8d4e-0000-4000-8000-000000000001", lease_expires_at=claimed_at + lease()
     )
-    dispatch(claimed_at + dt.timedelta(minutes=1))
+    dispatch(claimed_at + dt.timedelta(seconds=30))
     assert smtp_server.delivered == []  # still leased: nobody else may send it
-    dispatch(claimed_at + LEASE + dt.timedelta(minutes=1))
+    dispatch(claimed_at + lease() + dt.timedelta(minutes=1))
     assert len(smtp_server.delivered) == 1 and OutboxMessage.objects.get().status == "sent"
 
 
@@ -311,11 +314,11 @@ def test_a_lease_that_expired_during_smtp_is_flagged_never_sent_twice(due_dec_9,
     OutboxMessage.objects.update(
         status="sending",
         claim_token="6f1c8d4e-0000-4000-8000-000000000002",
-        lease_expires_at=claimed_at + LEASE,
+        lease_expires_at=claimed_at + lease(),
         smtp_started_at=claimed_at,
     )
-    dispatch(claimed_at + LEASE + dt.timedelta(minutes=1))
-    dispatch(claimed_at + LEASE + dt.timedelta(hours=2))
+    dispatch(claimed_at + lease() + dt.timedelta(minutes=1))
+    dispatch(claimed_at + lease() + dt.timedelta(hours=2))
     row = OutboxMessage.objects.get()
     assert (row.status, row.needs_attention) == ("failed", True)
     assert smtp_server.delivered == []

@@ -27,6 +27,7 @@ import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.db import connection
 
 from notifications.models import OutboxMessage, ReminderPolicy
@@ -55,6 +56,12 @@ def people_with_due_milestones(people: int, *, due, per_person: int = 1, prefix:
     project = CoreProjectFactory()
     # An unusable password: hashing a real one costs half a second a user, and nobody logs in here.
     users = [UserFactory(username=f"{prefix}{n}", password=factory.Transformer.Force("!")) for n in range(people)]
+    # Reminders follow access: owners who may change their project. (The role groups do not survive the flush
+    # between these transactional tests; permissions do.)
+    may_change = Permission.objects.get(content_type__app_label="projects", codename="change_milestone")
+    for user in users:
+        user.user_permissions.add(may_change)
+    project.managers.add(*users)
     for user in users:
         for _ in range(per_person):
             MilestoneFactory(project=project, owner=user, due_date=due)
@@ -233,7 +240,7 @@ def worker_processes(live_db, smtp_server, redis_url, tmp_path) -> Iterator[Call
             "CONN_MAX_AGE": "0",
             "REDIS_URL": broker_url,
             "EMAIL_URL": f"smtp://127.0.0.1:{smtp_server.port}",
-            "EMAIL_TIMEOUT": "20",
+            "EMAIL_TIMEOUT": "10",
             "LOG_LEVEL": "INFO",
         }
         worker = WorkerProcess(

@@ -358,7 +358,9 @@ def test_an_email_left_waiting_while_the_scheduler_was_down_is_not_sent_stale(li
         reminders_plan(now=timezone.now())
         outbox_dispatch()
     with time_machine.travel(at(monday, 15), tick=False):
-        added = MilestoneFactory(owner=person, title="월요일 오후에 생긴 마일스톤", due_date=due)
+        added = MilestoneFactory(
+            project=person.managed_projects.get(), owner=person, title="월요일 오후에 생긴 마일스톤", due_date=due
+        )
         reminders_plan(now=timezone.now())
         outbox_dispatch()
     with time_machine.travel(at(due - dt.timedelta(days=1), 10), tick=False):
@@ -390,7 +392,12 @@ def test_a_reminder_attached_while_the_days_email_is_sent_still_reaches_its_reci
     (alice,) = people_with_due_milestones(1, due=due_in_a_week(), prefix="alice")
     reminders_plan(now=timezone.now())
     alices_email = OutboxMessage.objects.get(recipient=alice)
-    later = MilestoneFactory(owner=alice, title="오후에 생긴 마일스톤", due_date=seoul_today() + dt.timedelta(days=3))
+    later = MilestoneFactory(
+        project=alice.managed_projects.get(),
+        owner=alice,
+        title="오후에 생긴 마일스톤",
+        due_date=seoul_today() + dt.timedelta(days=3),
+    )
     (bob,) = people_with_due_milestones(1, due=due_in_a_week(), prefix="bob")
     inserted, rolled_back, errors = threading.Event(), threading.Event(), []
 
