@@ -14,11 +14,21 @@ from notifications.models import (
     ReminderPolicy,
 )
 from notifications.outbox import outbox_resend
-from notifications.reminders import reminder_email_preview
+from notifications.reminder_emails import reminder_email_preview
+
+
+class SingletonPolicyAdmin(admin.ModelAdmin):
+    """One row: it can be edited, never added twice or deleted."""
+
+    def has_add_permission(self, request) -> bool:
+        return not self.model.objects.exists()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(ReminderPolicy)
-class ReminderPolicyAdmin(admin.ModelAdmin):
+class ReminderPolicyAdmin(SingletonPolicyAdmin):
     list_display = [
         "__str__",
         "thresholds",
@@ -28,22 +38,10 @@ class ReminderPolicyAdmin(admin.ModelAdmin):
         "escalate_after_days",
     ]
 
-    def has_add_permission(self, request) -> bool:
-        return not ReminderPolicy.objects.exists()
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(DigestPolicy)
-class DigestPolicyAdmin(admin.ModelAdmin):
+class DigestPolicyAdmin(SingletonPolicyAdmin):
     list_display = ["__str__", "weekday", "hour", "enabled"]
-
-    def has_add_permission(self, request) -> bool:
-        return not DigestPolicy.objects.exists()
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(NotificationPreference)
@@ -122,11 +120,11 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
 @admin.register(CalendarFeed)
 class CalendarFeedAdmin(admin.ModelAdmin):
-    list_display = ["user", "created_at"]
+    list_display = ["user", "issued_at"]
     search_fields = ["user__username", "user__email"]
     list_select_related = ["user"]
-    fields = ["user", "created_at"]
-    readonly_fields = ["user", "created_at"]
+    fields = ["user", "issued_at"]
+    readonly_fields = ["user", "issued_at"]
     actions = ["revoke"]
 
     def has_add_permission(self, request) -> bool:

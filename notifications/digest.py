@@ -12,17 +12,15 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
 from django_tables2.export import TableExport
 
-from notifications import links
-from notifications.emails import absolute_url, new_message_id, render_email
+from notifications.emails import absolute_url, new_message_id, outbox_message_fill
 from notifications.models import DigestPolicy, NotificationPreference, OutboxMessage
 from projects import roles
 from projects.models import CoreProject, Milestone, Plan, ProgressUpdate, Strategy
-from projects.selectors import projects_with_deadlines
+from projects.selectors import funding_totals, projects_with_deadlines
 from projects.tables import PortfolioProjectTable
 from tracker.dates import SEOUL, seoul_datetime
 
@@ -84,6 +82,10 @@ class Change:
     status_after: str
     due_before: dt.date | None
     due_after: dt.date
+
+    @property
+    def url(self) -> str:
+        return Milestone.url_for(project_id=self.project.pk, milestone_id=self.milestone_id)
 
 
 @dataclass
@@ -166,8 +168,6 @@ def _figures_by_strategy(plan: Plan, scope: Scope, week_start: dt.date) -> dict[
         figures.projects += row["n"]
     project_ids = projects.values("id")
     milestones = _as_of(Milestone, moment).filter(project_id__in=project_ids)
-    open_q = Q(status__in=Milestone.OPEN_STATUSES)
-    funding_q = Q(kind__in=Milestone.FUNDING_KINDS)
     for row in (
         milestones.values("project__task__strategy_id")
         .annotate(
@@ -177,13 +177,9 @@ def _figures_by_strategy(plan: Plan, scope: Scope, week_start: dt.date) -> dict[
                 "id",
                 filter=Q(status=Milestone.Status.ACHIEVED, completed_on__gte=week_start, completed_on__lt=week_end),
             ),
-            overdue=Count("id", filter=open_q & Q(due_date__lt=week_end)),
-            due_ahead=Count(
-                "id",
-                filter=open_q & Q(due_date__gte=week_end, due_date__lt=week_end + dt.timedelta(days=LOOKAHEAD_DAYS)),
-            ),
-            requested=Coalesce(Sum("amount_requested", filter=funding_q & ~Q(status=Milestone.Status.CANCELLED)), 0),
-            secured=Coalesce(Sum("amount_secured", filter=funding_q & Q(status=Milestone.Status.ACHIEVED)), 0),
+            overdue=Count("id", filter=Milestone.overdue_q(week_end)),
+            due_ahead=Count("id", filter=Milestone.due_within_q(week_end, LOOKAHEAD_DAYS - 1)),
+            **funding_totals(),
         )
         .order_by()
     ):
@@ -396,22 +392,15 @@ def digests_plan(*, now: dt.datetime, week_start: dt.date | None = None, dry_run
 
 
 def digest_email_render(message: OutboxMessage, digest: Digest, *, language: str) -> None:
-    unsubscribe_url = absolute_url(links.unsubscribe_path(user_id=message.recipient.pk, kind="digest"))
-    rendered = render_email(
-        "digest",
-        {
+    outbox_message_fill(
+        message,
+        template="digest",
+        unsubscribe_kind="digest",
+        context={
             "digest": digest,
-            "recipient": message.recipient,
             "site_url": settings.SITE_URL,
             "digest_url": absolute_url(digest.url),
-            "preferences_url": absolute_url(links.preferences_path(user_id=message.recipient.pk)),
-            "unsubscribe_url": unsubscribe_url,
             "email": True,
         },
         language=language,
     )
-    message.subject, message.body_text, message.body_html = rendered.subject, rendered.text, rendered.html
-    message.headers = {
-        "List-Unsubscribe": f"<{unsubscribe_url}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }

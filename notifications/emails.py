@@ -11,6 +11,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from notifications import links
 from notifications.models import OutboxMessage
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -40,6 +41,31 @@ def new_message_id(kind: str) -> str:
 
 def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
+
+
+def outbox_message_fill(
+    message: OutboxMessage, *, template: str, unsubscribe_kind: str, context: dict, language: str
+) -> None:
+    """Write an outbox row's subject, text and HTML for its recipient, with the one-click unsubscribe headers.
+
+    Reminders and digests alike: the context gets the recipient and their preferences and unsubscribe links.
+    """
+    unsubscribe_url = absolute_url(links.unsubscribe_path(user_id=message.recipient_id, kind=unsubscribe_kind))
+    rendered = render_email(
+        template,
+        {
+            **context,
+            "recipient": message.recipient,
+            "preferences_url": absolute_url(links.preferences_path(user_id=message.recipient_id)),
+            "unsubscribe_url": unsubscribe_url,
+        },
+        language=language,
+    )
+    message.subject, message.body_text, message.body_html = rendered.subject, rendered.text, rendered.html
+    message.headers = {
+        "List-Unsubscribe": f"<{unsubscribe_url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
 
 
 def build_email(message: OutboxMessage, *, connection=None) -> EmailMultiAlternatives:

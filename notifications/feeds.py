@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
-from django.urls import reverse
 from icalendar import Calendar, Event
 
 from notifications.models import CalendarFeed
@@ -52,7 +51,7 @@ def calendar_build(*, name: str, milestones: QuerySet[Milestone]) -> bytes:
     calendar.add("x-wr-timezone", "Asia/Seoul")
     for milestone in milestones:
         project = milestone.project
-        url = f"{settings.SITE_URL}{reverse('projects:project', args=[project.pk])}#milestone-{milestone.pk}"
+        url = f"{settings.SITE_URL}{milestone.get_absolute_url()}"
         event = Event()
         event.add("uid", f"milestone-{milestone.pk}@{domain}")
         event.add("dtstamp", milestone.updated_at)

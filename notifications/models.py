@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from projects.models import Milestone
@@ -15,7 +15,19 @@ def default_thresholds() -> list[int]:
     return [30, 14, 7, 3, 1, 0]
 
 
-class ReminderPolicy(models.Model):
+class SingletonPolicy(models.Model):
+    """A policy admins edit: exactly one row (pk=1), created with its defaults the first time it is read."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def current(cls):
+        policy, _created = cls.objects.get_or_create(pk=1)
+        return policy
+
+
+class ReminderPolicy(SingletonPolicy):
     """When reminders go out. One row (pk=1), edited by admins."""
 
     thresholds = models.JSONField(
@@ -57,13 +69,8 @@ class ReminderPolicy(models.Model):
             )
         self.thresholds = sorted(set(values), reverse=True)
 
-    @classmethod
-    def current(cls) -> ReminderPolicy:
-        policy, _created = cls.objects.get_or_create(pk=1)
-        return policy
 
-
-class DigestPolicy(models.Model):
+class DigestPolicy(SingletonPolicy):
     """When the weekly roll-up goes out. One row (pk=1), edited by admins."""
 
     class Weekday(models.IntegerChoices):
@@ -85,11 +92,6 @@ class DigestPolicy(models.Model):
 
     def __str__(self) -> str:
         return str(_("주간 요약 정책"))
-
-    @classmethod
-    def current(cls) -> DigestPolicy:
-        policy, _created = cls.objects.get_or_create(pk=1)
-        return policy
 
 
 class NotificationPreference(models.Model):
@@ -240,6 +242,11 @@ class Reminder(models.Model):
     def __str__(self) -> str:
         return f"{self.milestone} D{-self.threshold:+d} → {self.recipient}"
 
+    @staticmethod
+    def still_applies_q() -> Q:
+        """A pending reminder still applies while its milestone is open and due on the date it was planned for."""
+        return Milestone.open_q("milestone__") & Q(due_date=F("milestone__due_date"))
+
 
 class CalendarFeed(models.Model):
     """A person's private calendar address; issuing a new token revokes the old address."""
@@ -248,7 +255,7 @@ class CalendarFeed(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed", verbose_name=_("사용자")
     )
     token = models.CharField(_("비밀 토큰"), max_length=64, unique=True)
-    created_at = models.DateTimeField(_("발급 시각"), auto_now=True)
+    issued_at = models.DateTimeField(_("발급 시각"), auto_now=True)
 
     class Meta:
         verbose_name = _("캘린더 구독 주소")

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from notifications.emails import build_email
 from notifications.models import OutboxMessage, Reminder
-from notifications.reminders import STILL_APPLIES, messages_render
+from notifications.reminder_emails import messages_render
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ def _deliver(message: OutboxMessage, *, connection, result: DispatchResult) -> b
         status=OutboxMessage.Status.SENT, sent_at=timezone.now(), claim_token=None, lease_expires_at=None, last_error=""
     )
     if finished:
-        Reminder.objects.filter(STILL_APPLIES, message=message, status=Reminder.Status.PENDING).update(
+        Reminder.objects.filter(Reminder.still_applies_q(), message=message, status=Reminder.Status.PENDING).update(
             status=Reminder.Status.SENT
         )
         result.sent += 1

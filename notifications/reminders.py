@@ -13,29 +13,23 @@ from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Greatest
-from django.urls import reverse
-from django.utils.translation import gettext as _
 
-from notifications import links
-from notifications.emails import absolute_url, new_message_id, render_email
+from notifications.emails import new_message_id
 from notifications.inserts import insert_new_rows
 from notifications.models import NotificationPreference, OutboxMessage, Reminder, ReminderPolicy
+from notifications.reminder_emails import messages_cancel_empty
 from notifications.workdays import reminder_email_day, reminder_email_window, reminder_emails_carry_over
 from projects import roles
 from projects.models import Milestone
-from projects.permissions import ProjectChangers, project_changers
-from tracker.dates import SEOUL, dday_label, previous_working_day
+from projects.permissions import project_changers
+from tracker.dates import SEOUL, previous_working_day
 
 # Thresholds may move a reminder a few days earlier (a long holiday); look that much further ahead.
 HOLIDAY_SLACK_DAYS = 14
 # Recipients per UPDATE when reminders are put into their e-mails.
 ATTACH_BATCH = 500
-
-
-# A pending reminder still applies while its milestone is open and due on the date it was planned for.
-STILL_APPLIES = Q(milestone__status__in=Milestone.OPEN_STATUSES) & Q(due_date=F("milestone__due_date"))
 
 
 @dataclass(frozen=True)
@@ -116,9 +110,9 @@ def reminders_plan(*, now: dt.datetime, dry_run: bool = False) -> PlanResult:
     horizon = today + dt.timedelta(days=max(policy.thresholds) + HOLIDAY_SLACK_DAYS)
     milestones = [
         OpenMilestone(*row)
-        for row in Milestone.objects.filter(status__in=Milestone.OPEN_STATUSES, due_date__lte=horizon).values_list(
-            "pk", "due_date", "owner_id", "project_id", "project__task__strategy__lead_id"
-        )
+        for row in Milestone.objects.open()
+        .filter(due_date__lte=horizon)
+        .values_list("pk", "due_date", "owner_id", "project_id", "project__task__strategy__lead_id")
     ]
     recipients, tf_heads = _recipients(milestones)
     excluded = _excluded_users()
@@ -138,7 +132,7 @@ def reminders_plan(*, now: dt.datetime, dry_run: bool = False) -> PlanResult:
     recorded = {
         (recipient_id, milestone_id, threshold, due_date): (pk, status)
         for pk, recipient_id, milestone_id, threshold, due_date, status in Reminder.objects.filter(
-            milestone__status__in=Milestone.OPEN_STATUSES, milestone__due_date__lte=horizon
+            Milestone.open_q("milestone__"), milestone__due_date__lte=horizon
         ).values_list("pk", "recipient_id", "milestone_id", "threshold", "due_date", "status")
     }
     new = [
@@ -208,7 +202,7 @@ def reminders_cancel_stale() -> int:
             threshold__lt=OuterRef("threshold"),
         )
     )
-    stale = Reminder.objects.filter(status=Reminder.Status.PENDING).filter(~STILL_APPLIES | overtaken)
+    stale = Reminder.objects.filter(status=Reminder.Status.PENDING).filter(~Reminder.still_applies_q() | overtaken)
     affected_messages = set(stale.exclude(message=None).values_list("message_id", flat=True))
     cancelled = Reminder.objects.filter(pk__in=stale.values("pk")).update(status=Reminder.Status.CANCELLED)
     if affected_messages:
@@ -270,105 +264,3 @@ def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> i
             message_id=Case(*(When(recipient_id=user_id, then=Value(message_of[key_of[user_id]])) for user_id in batch))
         )
     return len(message_of)
-
-
-def messages_cancel_empty(*, message_ids: set[int], status: str) -> int:
-    """Cancel reminder e-mails (in ``status``) none of whose reminders still applies (releasing any claim)."""
-    still_owed = Reminder.objects.filter(STILL_APPLIES, message_id=OuterRef("pk"), status=Reminder.Status.PENDING)
-    return (
-        OutboxMessage.objects.filter(pk__in=message_ids, status=status, kind=OutboxMessage.Kind.REMINDER)
-        .exclude(Exists(still_owed))
-        .update(
-            status=OutboxMessage.Status.CANCELLED,
-            claim_token=None,
-            lease_expires_at=None,
-            last_error=_("알릴 항목이 모두 취소되었습니다."),
-        )
-    )
-
-
-def _with_pending_reminders(messages: QuerySet[OutboxMessage]) -> QuerySet[OutboxMessage]:
-    return messages.select_related("recipient__notification_preference").prefetch_related(
-        Prefetch(
-            "reminders",
-            queryset=Reminder.objects.filter(STILL_APPLIES, status=Reminder.Status.PENDING).select_related(
-                "milestone__project__task__strategy"
-            ),
-            to_attr="pending_reminders",
-        )
-    )
-
-
-def messages_render(*, message_ids: set[int], status: str) -> int:
-    """Write reminder e-mails from the reminders that still apply; those left with none are cancelled (counted)."""
-    messages = list(_with_pending_reminders(OutboxMessage.objects.filter(pk__in=message_ids, status=status)))
-    filled = [m for m in messages if m.pending_reminders]
-    changers = project_changers({r.milestone.project_id for m in filled for r in m.pending_reminders})
-    for message in filled:
-        reminder_email_render(message, message.pending_reminders, changers=changers)
-    OutboxMessage.objects.bulk_update(filled, ["subject", "body_text", "body_html", "headers"], batch_size=500)
-    empty = {m.pk for m in messages if not m.pending_reminders}
-    return messages_cancel_empty(message_ids=empty, status=status) if empty else 0
-
-
-def reminder_email_preview(message_id: int) -> OutboxMessage | None:
-    """A queued reminder e-mail as it would be written now, not saved (None: nothing left to say)."""
-    message = _with_pending_reminders(OutboxMessage.objects.filter(pk=message_id)).get()
-    if not message.pending_reminders:
-        return None
-    changers = project_changers({r.milestone.project_id for r in message.pending_reminders})
-    reminder_email_render(message, message.pending_reminders, changers=changers)
-    return message
-
-
-def reminder_email_render(message: OutboxMessage, reminders: list[Reminder], *, changers: ProjectChangers) -> None:
-    """Fill an outbox row with the day's e-mail for one person: all their due items, most urgent first. The
-    "submitted" link only for projects the person may change (``changers``, asked just before sending)."""
-    day = message.not_before.astimezone(SEOUL).date()
-    recipient = message.recipient
-    preference = getattr(recipient, "notification_preference", None)
-    language = preference.language if preference else "ko"
-    # One item per milestone, even when two of its thresholds wait in the same e-mail.
-    by_milestone: dict[int, list[Reminder]] = defaultdict(list)
-    for reminder in reminders:
-        by_milestone[reminder.milestone_id].append(reminder)
-    items = []
-    for group in sorted(by_milestone.values(), key=lambda g: (g[0].milestone.due_date, g[0].milestone.project.code)):
-        reminder = min(group, key=lambda r: r.threshold)
-        reminder.is_escalation = all(r.is_escalation for r in group)
-        milestone = reminder.milestone
-        items.append(
-            {
-                "label": dday_label(milestone.due_date, day),
-                "overdue": milestone.due_date < day,
-                "milestone": milestone,
-                "project": milestone.project,
-                "escalation": reminder.is_escalation,
-                "project_url": absolute_url(
-                    reverse("projects:project", args=[milestone.project_id]) + f"#milestone-{milestone.pk}"
-                ),
-                "submit_url": absolute_url(links.milestone_submit_path(user_id=recipient.pk, milestone=milestone))
-                if milestone.status != Milestone.Status.SUBMITTED
-                and not reminder.is_escalation
-                and changers.may_change(recipient.pk, milestone.project_id)
-                else "",
-            }
-        )
-    unsubscribe_url = absolute_url(links.unsubscribe_path(user_id=recipient.pk, kind="reminders"))
-    rendered = render_email(
-        "reminders",
-        {
-            "recipient": recipient,
-            "day": day,
-            "items": items,
-            "overdue_count": sum(1 for item in items if item["overdue"]),
-            "preferences_url": absolute_url(links.preferences_path(user_id=recipient.pk)),
-            "unsubscribe_url": unsubscribe_url,
-        },
-        language=language,
-    )
-    message.subject, message.body_text, message.body_html = rendered.subject, rendered.text, rendered.html
-    message.headers = {
-        "List-Unsubscribe": f"<{unsubscribe_url}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }

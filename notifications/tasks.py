@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from notifications.digest import digests_plan
@@ -20,7 +20,7 @@ RETRYABLE = (OperationalError,)
 def plan_reminders() -> int:
     result = reminders_plan(now=timezone.now())
     if result.messages:
-        dispatch_outbox.delay()
+        transaction.on_commit(dispatch_outbox.delay)
     return result.recorded
 
 
@@ -46,5 +46,5 @@ def dispatch_outbox(limit: int | None = None, wave: int = 0) -> int:
 def plan_digests() -> int:
     written = digests_plan(now=timezone.now())
     if written:
-        dispatch_outbox.delay()
+        transaction.on_commit(dispatch_outbox.delay)
     return len(written)

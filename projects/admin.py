@@ -6,8 +6,6 @@ the changelist query, autocomplete instead of long drop-downs, and filters with 
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
@@ -15,6 +13,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from projects.milestone_templates.admin import MilestoneTemplateActionMixin, MilestoneTemplateAdmin
 from projects.models import (
     CoreProject,
     Department,
@@ -27,9 +26,9 @@ from projects.models import (
     Task,
 )
 from projects.money import format_eok
-from projects.portfolio_admin import MilestoneTemplateActionMixin, MilestoneTemplateAdmin, PortfolioImportExportMixin
-from projects.resources import MILESTONES, CoreProjectResource, MilestoneResource
 from projects.services import milestone_validate_status_move
+from projects.spreadsheets.admin import PortfolioImportExportMixin
+from projects.spreadsheets.columns import MILESTONES, CoreProjectResource, MilestoneResource
 from tracker.dates import seoul_today
 
 
@@ -49,12 +48,10 @@ class DueDateFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset: QuerySet[Milestone]):
         today = seoul_today()
-        open_milestones = queryset.filter(status__in=Milestone.OPEN_STATUSES)
         if self.value() == "overdue":
-            return open_milestones.filter(due_date__lt=today)
+            return queryset.overdue(today)
         if self.value() in {"7", "30", "90"}:
-            horizon = today + dt.timedelta(days=int(self.value()))
-            return open_milestones.filter(due_date__gte=today, due_date__lte=horizon)
+            return queryset.due_within(today, int(self.value()))
         return queryset
 
 
@@ -81,19 +78,7 @@ class MilestoneAdminForm(forms.ModelForm):
 
     class Meta:
         model = Milestone
-        fields = [
-            "project",
-            "kind",
-            "title",
-            "responsible_agency",
-            "due_date",
-            "status",
-            "completed_on",
-            "amount_requested",
-            "amount_secured",
-            "owner",
-            "notes",
-        ]
+        fields = ["project", *Milestone.EDITABLE_FIELDS, "status", "completed_on"]
 
     def clean_status(self) -> str:
         status = self.cleaned_data["status"]

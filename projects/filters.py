@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -135,9 +133,8 @@ class MilestoneFilter(PortfolioFilterSet):
 
     def filter_due(self, queryset, name, value):
         today = seoul_today()
-        open_ones = queryset.filter(status__in=Milestone.OPEN_STATUSES)
         if value == "overdue":
-            return open_ones.filter(due_date__lt=today)
+            return queryset.overdue(today)
         if value == "upcoming":
-            return open_ones.filter(due_date__gte=today, due_date__lte=today + dt.timedelta(days=UPCOMING_DAYS))
+            return queryset.due_within(today, UPCOMING_DAYS)
         return queryset

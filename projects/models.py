@@ -11,8 +11,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+from projects.form_fields import EokField, SupportNeedsField
 
 SAMPLE_PREFIX = "[예시]"
 
@@ -25,8 +28,6 @@ class MoneyField(models.PositiveBigIntegerField):
         super().__init__(*args, **kwargs)
 
     def formfield(self, **kwargs):
-        from projects.forms import EokField
-
         kwargs.pop("help_text", None)
         return super().formfield(**{"form_class": EokField, **kwargs})
 
@@ -35,9 +36,9 @@ class SupportNeedsJSONField(models.JSONField):
     """A list of ``CoreProject.Support`` values, edited as check boxes."""
 
     def formfield(self, **kwargs):
-        from projects.forms import SupportNeedsField
-
-        return models.Field.formfield(self, **{"form_class": SupportNeedsField, **kwargs})
+        return models.Field.formfield(
+            self, **{"form_class": SupportNeedsField, "choices": self.model.Support.choices, **kwargs}
+        )
 
 
 class Plan(models.Model):
@@ -258,6 +259,9 @@ class CoreProject(models.Model):
         self._set_plan_from_task()
         super().save(*args, **kwargs)
 
+    def get_absolute_url(self) -> str:
+        return reverse("projects:project", args=[self.pk])
+
     def validate_constraints(self, exclude=None) -> None:
         # plan and is_sample are never on a form but always set on the row: check the constraints that use them.
         super().validate_constraints(exclude=set(exclude or ()) - {"plan", "is_sample"})
@@ -279,6 +283,19 @@ class CoreProject(models.Model):
     def support_needs_display(self) -> list[str]:
         labels = dict(self.Support.choices)
         return [str(labels.get(value, value)) for value in self.support_needs]
+
+
+class MilestoneQuerySet(models.QuerySet):
+    """The business phrases about milestones, one definition each (also usable as Q on history rows)."""
+
+    def open(self) -> MilestoneQuerySet:
+        return self.filter(Milestone.open_q())
+
+    def overdue(self, today: dt.date) -> MilestoneQuerySet:
+        return self.filter(Milestone.overdue_q(today))
+
+    def due_within(self, today: dt.date, days: int) -> MilestoneQuerySet:
+        return self.filter(Milestone.due_within_q(today, days))
 
 
 class Milestone(models.Model):
@@ -305,6 +322,17 @@ class Milestone(models.Model):
     OPEN_STATUSES = (Status.PLANNED, Status.IN_PROGRESS, Status.SUBMITTED)
     CLOSED_STATUSES = (Status.ACHIEVED, Status.MISSED, Status.CANCELLED)
     FUNDING_KINDS = (Kind.NATIONAL_FUNDING, Kind.PUBLIC_CONTEST, Kind.BUDGET_REFLECTION)
+    # What a person types about a milestone (forms, the admin, the services); status has its own actions.
+    EDITABLE_FIELDS = (
+        "kind",
+        "title",
+        "responsible_agency",
+        "due_date",
+        "amount_requested",
+        "amount_secured",
+        "owner",
+        "notes",
+    )
 
     project = models.ForeignKey(
         CoreProject, on_delete=models.CASCADE, related_name="milestones", verbose_name=_("핵심사업")
@@ -335,6 +363,7 @@ class Milestone(models.Model):
     created_at = models.DateTimeField(_("등록 시각"), auto_now_add=True)
     updated_at = models.DateTimeField(_("수정 시각"), auto_now=True)
 
+    objects = MilestoneQuerySet.as_manager()
     history = HistoricalRecords(verbose_name=_("마일스톤 변경 이력"))
 
     class Meta:
@@ -371,6 +400,31 @@ class Milestone(models.Model):
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at"}
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return self.url_for(project_id=self.project_id, milestone_id=self.pk)
+
+    @staticmethod
+    def url_for(*, project_id: int, milestone_id: int) -> str:
+        """A milestone's row on its project page (also for a history row, which has the same ids)."""
+        return reverse("projects:project", args=[project_id]) + f"#milestone-{milestone_id}"
+
+    @classmethod
+    def open_q(cls, prefix: str = "") -> Q:
+        """Open: planned, in progress or submitted (not achieved, missed or cancelled)."""
+        return Q(**{f"{prefix}status__in": cls.OPEN_STATUSES})
+
+    @classmethod
+    def overdue_q(cls, today: dt.date, prefix: str = "") -> Q:
+        """Overdue: still open and due before ``today``."""
+        return cls.open_q(prefix) & Q(**{f"{prefix}due_date__lt": today})
+
+    @classmethod
+    def due_within_q(cls, today: dt.date, days: int, prefix: str = "") -> Q:
+        """Upcoming: still open and due from ``today`` to ``days`` days later, both included."""
+        return cls.open_q(prefix) & Q(
+            **{f"{prefix}due_date__gte": today, f"{prefix}due_date__lte": today + dt.timedelta(days=days)}
+        )
 
     @property
     def is_open(self) -> bool:

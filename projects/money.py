@@ -6,6 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 WON_PER_EOK = 100_000_000
 EOK_PER_JO = 10_000
+MAX_EOK = Decimal("90000000")  # 900조 원: more than any budget; keeps the amount inside a 64-bit integer of won
 
 
 def won_to_eok(won: int) -> Decimal:

@@ -1,4 +1,8 @@
-"""Writes that have a rule. Views, the admin, importers, commands and tasks all call these."""
+"""Writes that have a rule: the workspace's views, the seed and template commands call these.
+
+The admin and the spreadsheet import save rows through their own forms and resources, and borrow the rules they
+share from here (milestone_status_move_allowed), so the status sequence is written once.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
-from projects.milestone_templates import milestone_key, template_plan
+from projects.milestone_templates.rules import milestone_key, template_plan
 from projects.models import CoreProject, Milestone, MilestoneTemplate, Plan, ProgressUpdate, Strategy, Task
 from projects.money import eok_to_won
 from projects.permissions import ensure_can_change_project
@@ -99,18 +103,8 @@ def plan_load_seed(*, path: Path = PLAN_SEED_FILE) -> tuple[Plan, Counter]:
 # Milestones ------------------------------------------------------------------------------------------------
 
 MILESTONE_SEQUENCE = (Milestone.Status.PLANNED, Milestone.Status.IN_PROGRESS, Milestone.Status.SUBMITTED)
-MILESTONE_EDITABLE_FIELDS = (
-    "kind",
-    "title",
-    "responsible_agency",
-    "due_date",
-    "amount_requested",
-    "amount_secured",
-    "owner",
-    "notes",
-)
 # After creation a due date moves only through milestone_reschedule, which asks for a reason.
-MILESTONE_UPDATE_FIELDS = tuple(name for name in MILESTONE_EDITABLE_FIELDS if name != "due_date")
+MILESTONE_UPDATE_FIELDS = tuple(name for name in Milestone.EDITABLE_FIELDS if name != "due_date")
 
 
 class MilestoneConflict(Exception):
@@ -161,7 +155,7 @@ def _locked_milestone(*, milestone_id: int, user, expected_version: int) -> Mile
 @transaction.atomic
 def milestone_create(*, project: CoreProject, user, **fields: Any) -> Milestone:
     ensure_can_change_project(user, project)
-    unknown = set(fields) - set(MILESTONE_EDITABLE_FIELDS)
+    unknown = set(fields) - set(Milestone.EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"not editable: {sorted(unknown)}")
     return _save_milestone(Milestone(project=project, **fields), user=user)

@@ -207,7 +207,7 @@ class PortfolioMilestoneTable(MilestoneTable):
     project_code = tables.Column(
         verbose_name=_("사업코드"),
         accessor="project__code",
-        linkify=lambda record: reverse("projects:project", args=[record.project_id]) + f"#milestone-{record.pk}",
+        linkify=lambda record: record.get_absolute_url(),
     )
     project_name = tables.Column(verbose_name=_("사업명"), accessor="project__name")
     strategy = tables.Column(
@@ -217,19 +217,7 @@ class PortfolioMilestoneTable(MilestoneTable):
     amount_secured = tables.Column(verbose_name=_("확보액(억원)"), attrs=NUMERIC)
 
     class Meta(MilestoneTable.Meta):
-        sequence = [
-            "project_code",
-            "project_name",
-            "strategy",
-            "due_date",
-            "kind",
-            "title",
-            "responsible_agency",
-            "status",
-            "amount_requested",
-            "amount_secured",
-            "owner",
-        ]
+        sequence = ["project_code", "project_name", "strategy", *MilestoneTable.Meta.fields]
         empty_text = _("조건에 맞는 마일스톤이 없습니다.")
         per_page = 25
 

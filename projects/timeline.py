@@ -64,9 +64,7 @@ def timeline_build(*, milestones: QuerySet[Milestone], today: dt.date, page_numb
     """Twelve months from the start of this month; open milestones already overdue are pinned at the left edge."""
     start = today.replace(day=1)
     end = (start + dt.timedelta(days=366)).replace(day=1)
-    in_view = milestones.filter(
-        Q(due_date__gte=start, due_date__lt=end) | Q(due_date__lt=start, status__in=Milestone.OPEN_STATUSES)
-    )
+    in_view = milestones.filter(Q(due_date__gte=start, due_date__lt=end) | Milestone.overdue_q(start))
     projects = (
         CoreProject.objects.filter(pk__in=in_view.values("project_id"))
         .select_related("task__strategy")

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from projects import template_views, views
+from projects import views
+from projects.milestone_templates import views as milestone_template_views
 
 app_name = "projects"
 
@@ -17,10 +18,14 @@ urlpatterns = [
     path("projects/<int:pk>/history/", views.project_history, name="project_history"),
     path("projects/<int:pk>/milestones/new/", views.milestone_create, name="milestone_create"),
     path("projects/<int:pk>/note/", views.progress_note, name="progress_note"),
-    path("projects/<int:pk>/templates/", template_views.milestone_template_choose, name="milestone_template_choose"),
+    path(
+        "projects/<int:pk>/templates/",
+        milestone_template_views.milestone_template_choose,
+        name="milestone_template_choose",
+    ),
     path(
         "projects/<int:pk>/templates/<int:template_pk>/",
-        template_views.milestone_template_apply,
+        milestone_template_views.milestone_template_apply,
         name="milestone_template_apply",
     ),
     path("milestones/<int:pk>/edit/", views.milestone_edit, name="milestone_edit"),

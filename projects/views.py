@@ -9,13 +9,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_tables2 import RequestConfig
 from django_tables2.export import TableExport
 
-from projects import selectors, services
+from projects import history, selectors, services
 from projects.filters import MilestoneFilter, ProjectFilter
 from projects.forms import (
     AchieveForm,
@@ -160,7 +159,7 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "notes": notes,
             "this_week": this_week,
             "has_note_this_week": any(note.week_start == this_week for note in notes),
-            "history": selectors.project_history(project=project, limit=15),
+            "history": history.project_history(project=project, limit=15),
         },
     )
 
@@ -168,8 +167,8 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @portfolio_reader
 def project_history(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_object_or_404(CoreProject, pk=pk)
-    history = selectors.project_history(project=project, limit=200)
-    return render(request, "projects/project_history.html", {"project": project, "history": history})
+    entries = history.project_history(project=project, limit=200)
+    return render(request, "projects/project_history.html", {"project": project, "history": entries})
 
 
 @portfolio_reader
@@ -185,7 +184,7 @@ def milestone_create(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, error)
         else:
             messages.success(request, _("마일스톤 '%(title)s'을(를) 추가했습니다.") % {"title": milestone.title})
-            return redirect(_milestone_anchor(milestone))
+            return redirect(milestone.get_absolute_url())
     return render(request, "projects/milestone_form.html", {"form": form, "project": project})
 
 
@@ -204,7 +203,7 @@ def milestone_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 milestone_id=milestone.pk, user=request.user, expected_version=seen_version, changes=form.changes()
             )
         except services.MilestoneConflict as error:
-            conflict = selectors.milestone_changes_since(milestone=error.current, version=seen_version)
+            conflict = history.milestone_changes_since(milestone=error.current, version=seen_version)
             # Re-bind the person's own input to the current version: saving again re-applies it on purpose.
             data = request.POST.copy()
             data["version"] = str(error.current.version)
@@ -214,7 +213,7 @@ def milestone_edit(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, error)
         else:
             messages.success(request, _("마일스톤 '%(title)s'을(를) 저장했습니다.") % {"title": milestone.title})
-            return redirect(_milestone_anchor(milestone))
+            return redirect(milestone.get_absolute_url())
     return render(
         request,
         "projects/milestone_form.html",
@@ -272,12 +271,12 @@ def milestone_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
                 request,
                 _("다른 사용자가 그사이 이 마일스톤을 바꿨습니다. 바뀐 내용을 확인한 뒤 다시 처리하세요."),
             )
-            return redirect(_milestone_anchor(milestone))
+            return redirect(milestone.get_absolute_url())
         except ValidationError as error:
             _add_errors(form, error)
         else:
             messages.success(request, _("'%(title)s': 처리했습니다.") % {"title": milestone.title})
-            return redirect(_milestone_anchor(milestone))
+            return redirect(milestone.get_absolute_url())
     return render(
         request,
         "projects/milestone_action.html",
@@ -300,16 +299,12 @@ def progress_note(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         services.progress_update_save(project=project, user=request.user, **form.cleaned_data)
         messages.success(request, _("이번 주 진행 보고를 저장했습니다."))
-        return redirect(reverse("projects:project", args=[project.pk]) + "#notes")
+        return redirect(project.get_absolute_url() + "#notes")
     return render(
         request,
         "projects/progress_note_form.html",
         {"form": form, "project": project, "this_week": this_week, "existing": existing},
     )
-
-
-def _milestone_anchor(milestone: Milestone) -> str:
-    return reverse("projects:project", args=[milestone.project_id]) + f"#milestone-{milestone.pk}"
 
 
 def _add_errors(form, error: ValidationError) -> None:

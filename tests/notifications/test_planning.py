@@ -16,7 +16,8 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from notifications.models import NotificationPreference, OutboxMessage, Reminder, ReminderPolicy
-from notifications.reminders import Due, reminder_due, reminder_email_preview
+from notifications.reminder_emails import reminder_email_preview
+from notifications.reminders import Due, reminder_due
 from projects import roles, services
 from projects.models import Milestone
 from tests.factories import CoreProjectFactory, MilestoneFactory, StrategyFactory, TaskFactory, UserFactory

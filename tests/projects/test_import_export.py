@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from projects import roles
 from projects.models import CoreProject, Department, Milestone, Organization, Plan
 from projects.money import eok_to_won
-from projects.portfolio_io import blank_template, portfolio_export, portfolio_import, read_sheets
-from projects.resources import MILESTONES, PROJECTS, CoreProjectResource, MilestoneResource
+from projects.spreadsheets.columns import MILESTONES, PROJECTS, CoreProjectResource, MilestoneResource
+from projects.spreadsheets.files import blank_template, portfolio_export, portfolio_import, read_sheets
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from projects import services
-from projects.milestone_templates import template_plan
+from projects.milestone_templates.rules import template_plan
 from projects.models import Milestone, MilestoneTemplate, MilestoneTemplateStep
 from tests.factories import CoreProjectFactory, MilestoneFactory
 from tracker.dates import SEOUL

@@ -14,8 +14,8 @@ from django.test import Client
 from django.urls import reverse
 
 from projects import services
+from projects.history import project_history
 from projects.models import Milestone
-from projects.selectors import project_history
 from tests.factories import MilestoneFactory
 from tracker.dates import SEOUL
 

@@ -16,8 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from projects import services
+from projects.history import project_history
 from projects.models import Milestone, ProgressUpdate
-from projects.selectors import project_history
 from tests.factories import MilestoneFactory, ProgressUpdateFactory
 from tracker.dates import SEOUL
 

@@ -21,9 +21,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from projects import roles, services
+from projects.history import project_history
 from projects.models import CoreProject, Milestone, ProgressUpdate
 from projects.money import eok_to_won
-from projects.selectors import project_history
 from tests.factories import (
     CoreProjectFactory,
     MilestoneFactory,

@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
 from projects.models import Milestone, Plan
-from projects.portfolio_io import portfolio_export
-from projects.resources import DEFAULT_PLAN_CODE, MILESTONES, PROJECTS, kind_label
+from projects.spreadsheets.columns import DEFAULT_PLAN_CODE, MILESTONES, PROJECTS, kind_label
+from projects.spreadsheets.files import portfolio_export
 
 
 class Command(BaseCommand):

@@ -10,15 +10,14 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from projects import services
-from projects.milestone_templates import milestone_key, template_plan
+from projects.milestone_templates.forms import MilestoneTemplateApplyForm
+from projects.milestone_templates.rules import milestone_key, template_plan
 from projects.models import CoreProject, MilestoneTemplate
 from projects.permissions import ensure_can_change_project
-from projects.template_forms import MilestoneTemplateApplyForm
 from projects.views import portfolio_reader
 
 
@@ -59,7 +58,7 @@ def milestone_template_apply(request: HttpRequest, pk: int, template_pk: int) ->
                         "existing": len(result.already_there),
                     },
                 )
-                return redirect(reverse("projects:project", args=[project.pk]) + "#milestones")
+                return redirect(project.get_absolute_url() + "#milestones")
             existing = {milestone_key(milestone.kind, milestone.title) for milestone in project.milestones.all()}
             preview = [
                 (item, milestone_key(item.kind, item.title) in existing)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from projects.milestone_templates import template_has_feasibility_steps, template_needs_name
+from projects.milestone_templates.rules import template_has_feasibility_steps, template_needs_name
 from projects.models import CoreProject, Milestone, MilestoneTemplate
 from tracker.dates import seoul_today
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("notifications", "0004_digest"),
+        ("notifications", "0005_calendar_feed_issued_at"),
     ]
 
     operations = [

@@ -1,4 +1,4 @@
-"""Reading and writing the portfolio spreadsheet (XLSX, or CSV in UTF-8 or CP949) around projects.resources.
+"""Reading and writing the portfolio spreadsheet (XLSX, or CSV in UTF-8 or CP949) around projects.spreadsheets.columns.
 
 ``portfolio_import`` and ``portfolio_export`` are what the commands call; the admin goes through the same
 Resources with ``PortfolioFileFormat``. Files are read with openpyxl and Python's csv module into tablib
@@ -21,17 +21,14 @@ from import_export.formats import base_formats
 
 from projects.models import Plan
 from projects.permissions import is_portfolio_admin
-from projects.resources import (
+from projects.spreadsheets.cells import MissingFormulaValue, cell_text_or_none, header_base, header_key
+from projects.spreadsheets.columns import (
     MILESTONES,
     PROJECTS,
     RESOURCES,
     ImportProblem,
-    MissingFormulaValue,
     PortfolioResult,
-    cell_text_or_none,
     detect_kind,
-    header_base,
-    header_key,
     kind_label,
 )
 

@@ -1,0 +1,114 @@
+"""Writing the reminder e-mails: one per person per day, from the reminders that still apply when it is sent.
+
+The planner (reminders.py) records reminders and attaches them to a day's outbox row; the dispatcher (outbox.py)
+calls ``messages_render`` just before sending, so an e-mail never lists a milestone closed meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.utils.translation import gettext as _
+
+from notifications import links
+from notifications.emails import absolute_url, outbox_message_fill
+from notifications.models import OutboxMessage, Reminder
+from projects.models import Milestone
+from projects.permissions import ProjectChangers, project_changers
+from tracker.dates import SEOUL, dday_label
+
+
+def messages_cancel_empty(*, message_ids: set[int], status: str) -> int:
+    """Cancel reminder e-mails (in ``status``) none of whose reminders still applies (releasing any claim)."""
+    still_owed = Reminder.objects.filter(
+        Reminder.still_applies_q(), message_id=OuterRef("pk"), status=Reminder.Status.PENDING
+    )
+    return (
+        OutboxMessage.objects.filter(pk__in=message_ids, status=status, kind=OutboxMessage.Kind.REMINDER)
+        .exclude(Exists(still_owed))
+        .update(
+            status=OutboxMessage.Status.CANCELLED,
+            claim_token=None,
+            lease_expires_at=None,
+            last_error=_("알릴 항목이 모두 취소되었습니다."),
+        )
+    )
+
+
+def _with_pending_reminders(messages: QuerySet[OutboxMessage]) -> QuerySet[OutboxMessage]:
+    return messages.select_related("recipient__notification_preference").prefetch_related(
+        Prefetch(
+            "reminders",
+            queryset=Reminder.objects.filter(Reminder.still_applies_q(), status=Reminder.Status.PENDING).select_related(
+                "milestone__project__task__strategy"
+            ),
+            to_attr="pending_reminders",
+        )
+    )
+
+
+def messages_render(*, message_ids: set[int], status: str) -> int:
+    """Write reminder e-mails from the reminders that still apply; those left with none are cancelled (counted)."""
+    messages = list(_with_pending_reminders(OutboxMessage.objects.filter(pk__in=message_ids, status=status)))
+    filled = [m for m in messages if m.pending_reminders]
+    changers = project_changers({r.milestone.project_id for m in filled for r in m.pending_reminders})
+    for message in filled:
+        reminder_email_render(message, message.pending_reminders, changers=changers)
+    OutboxMessage.objects.bulk_update(filled, ["subject", "body_text", "body_html", "headers"], batch_size=500)
+    empty = {m.pk for m in messages if not m.pending_reminders}
+    return messages_cancel_empty(message_ids=empty, status=status) if empty else 0
+
+
+def reminder_email_preview(message_id: int) -> OutboxMessage | None:
+    """A queued reminder e-mail as it would be written now, not saved (None: nothing left to say)."""
+    message = _with_pending_reminders(OutboxMessage.objects.filter(pk=message_id)).get()
+    if not message.pending_reminders:
+        return None
+    changers = project_changers({r.milestone.project_id for r in message.pending_reminders})
+    reminder_email_render(message, message.pending_reminders, changers=changers)
+    return message
+
+
+def reminder_email_render(message: OutboxMessage, reminders: list[Reminder], *, changers: ProjectChangers) -> None:
+    """Fill an outbox row with the day's e-mail for one person: all their due items, most urgent first. The
+    "submitted" link only for projects the person may change (``changers``, asked just before sending)."""
+    day = message.not_before.astimezone(SEOUL).date()
+    recipient = message.recipient
+    preference = getattr(recipient, "notification_preference", None)
+    language = preference.language if preference else "ko"
+    # One item per milestone, even when two of its thresholds wait in the same e-mail.
+    by_milestone: dict[int, list[Reminder]] = defaultdict(list)
+    for reminder in reminders:
+        by_milestone[reminder.milestone_id].append(reminder)
+    items = []
+    for group in sorted(by_milestone.values(), key=lambda g: (g[0].milestone.due_date, g[0].milestone.project.code)):
+        reminder = min(group, key=lambda r: r.threshold)
+        reminder.is_escalation = all(r.is_escalation for r in group)
+        milestone = reminder.milestone
+        items.append(
+            {
+                "label": dday_label(milestone.due_date, day),
+                "overdue": milestone.due_date < day,
+                "milestone": milestone,
+                "project": milestone.project,
+                "escalation": reminder.is_escalation,
+                "project_url": absolute_url(milestone.get_absolute_url()),
+                "submit_url": absolute_url(links.milestone_submit_path(user_id=recipient.pk, milestone=milestone))
+                if milestone.status != Milestone.Status.SUBMITTED
+                and not reminder.is_escalation
+                and changers.may_change(recipient.pk, milestone.project_id)
+                else "",
+            }
+        )
+    outbox_message_fill(
+        message,
+        template="reminders",
+        unsubscribe_kind="reminders",
+        context={
+            "day": day,
+            "items": items,
+            "overdue_count": sum(1 for item in items if item["overdue"]),
+        },
+        language=language,
+    )

@@ -1,0 +1,1 @@
+"""The portfolio as spreadsheets: cell parsing (cells), column sets (columns), files in and out (files), admin."""
