@@ -272,9 +272,6 @@ def outbox_dispatch(
     tried = 0
     try:
         while left > 0:
-            if budget is not None and time.monotonic() - started > budget:
-                result.more = True
-                break
             size = int(min(claim_batch_size(), left))
             batch = _claim_batch(now=now or timezone.now(), size=size)
             if not batch:
@@ -293,6 +290,9 @@ def outbox_dispatch(
                     _renew(message.claim_token)
                     renewed = time.monotonic()
             ready = []
+            if budget is not None and time.monotonic() - started > budget and left > 0 and len(batch) == size:
+                result.more = True  # the time is up, not the work: a fresh task continues
+                break
     finally:
         # Whatever ended the run (the server unreachable, a time limit, the database gone), rows claimed and not
         # tried go back now rather than after the lease.

@@ -24,21 +24,30 @@ def plan_reminders() -> int:
     return result.recorded
 
 
+def _continue(task, **kwargs) -> None:
+    """Queue the next run where this one came from (a worker may consume a queue other than the default)."""
+    queue = (task.request.delivery_info or {}).get("routing_key")
+    if queue:
+        task.apply_async(kwargs=kwargs, queue=queue)
+    else:
+        task.delay(**kwargs)
+
+
 # Time limits: settings.DISPATCH_SOFT_TIME_LIMIT / DISPATCH_TIME_LIMIT (CELERY_TASK_ANNOTATIONS), explained there.
-@shared_task(autoretry_for=RETRYABLE, max_retries=3, default_retry_delay=10)
-def dispatch_outbox(limit: int | None = None, wave: int = 0) -> int:
+@shared_task(bind=True, autoretry_for=RETRYABLE, max_retries=3, default_retry_delay=10)
+def dispatch_outbox(self, limit: int | None = None, wave: int = 0) -> int:
     """One short run of the dispatcher. While a backlog remains it continues in a fresh task; beat's tick (wave 0)
     finding a backlog and no other sender at work fans out into DISPATCH_FANOUT chains, one per worker process,
     each of which continues until the backlog is gone."""
     result = outbox_dispatch(limit=limit, budget=settings.DISPATCH_BUDGET)
     if result.more:
         if wave > 0:
-            dispatch_outbox.delay(limit=limit, wave=wave + 1)
+            _continue(self, limit=limit, wave=wave + 1)
         elif not OutboxMessage.objects.filter(
             status=OutboxMessage.Status.SENDING, lease_expires_at__gt=timezone.now()
         ).exists():
             for _chain in range(settings.DISPATCH_FANOUT):
-                dispatch_outbox.delay(limit=limit, wave=1)
+                _continue(self, limit=limit, wave=1)
     return result.sent
 
 

@@ -3,6 +3,7 @@
 # died), until this script itself is stopped (Ctrl-C under `make run`, SIGTERM from honcho). honcho stops every
 # process when one exits and restarts none; docker-compose restarts a container by its `restart:` policy instead.
 set -u
+delay="${KEEP_RUNNING_DELAY:-5}"
 stopping=0
 child=0
 stop() {
@@ -19,8 +20,8 @@ while :; do
     wait "$child" 2>/dev/null  # a trap ends the first wait early: let the command finish shutting down
     exit 0
   fi
-  echo "keep-running: '$*' exited with status $status; starting it again in 5 s" >&2
-  sleep 5 &
+  echo "keep-running: '$*' exited with status $status; starting it again in ${delay} s" >&2
+  sleep "$delay" &
   wait $!
   if [ "$stopping" = 1 ]; then exit 0; fi
 done
