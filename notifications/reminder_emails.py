@@ -51,13 +51,31 @@ def _with_pending_reminders(messages: QuerySet[OutboxMessage]) -> QuerySet[Outbo
 def messages_render(*, message_ids: set[int], status: str) -> int:
     """Write reminder e-mails from the reminders that still apply; those left with none are cancelled (counted)."""
     messages = list(_with_pending_reminders(OutboxMessage.objects.filter(pk__in=message_ids, status=status)))
+    changers = project_changers({r.milestone.project_id for m in messages for r in m.pending_reminders})
+    _drop_without_access(messages, changers)
     filled = [m for m in messages if m.pending_reminders]
-    changers = project_changers({r.milestone.project_id for m in filled for r in m.pending_reminders})
     for message in filled:
         reminder_email_render(message, message.pending_reminders, changers=changers)
     OutboxMessage.objects.bulk_update(filled, ["subject", "body_text", "body_html", "headers"], batch_size=500)
     empty = {m.pk for m in messages if not m.pending_reminders}
     return messages_cancel_empty(message_ids=empty, status=status) if empty else 0
+
+
+def _drop_without_access(messages: list[OutboxMessage], changers: ProjectChangers) -> None:
+    """Reminders follow access up to the last moment: an item for a project its recipient may no longer change is
+    cancelled (escalations excepted: they go to people who read, not change); the planner's next tick gives it to
+    the project's managers."""
+    dropped = {
+        reminder.pk
+        for message in messages
+        for reminder in message.pending_reminders
+        if not reminder.is_escalation and not changers.may_change(message.recipient_id, reminder.milestone.project_id)
+    }
+    if not dropped:
+        return
+    Reminder.objects.filter(pk__in=dropped, status=Reminder.Status.PENDING).update(status=Reminder.Status.CANCELLED)
+    for message in messages:
+        message.pending_reminders = [r for r in message.pending_reminders if r.pk not in dropped]
 
 
 def reminder_email_preview(message_id: int) -> OutboxMessage | None:

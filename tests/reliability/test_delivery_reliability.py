@@ -69,12 +69,12 @@ def expire_leases() -> None:
 def test_two_planners_at_the_same_moment_write_one_email_per_person(live_db, smtp_server):
     now = at(dt.date(2026, 12, 3), 10)  # a Thursday; the milestones are due the next Thursday: D-7 is due
     people = people_with_due_milestones(6, due=dt.date(2026, 12, 10), per_person=2)
-    start, errors = threading.Barrier(4), []
+    start, errors, recorded = threading.Barrier(4), [], []
 
     def plan() -> None:
         try:
             start.wait(timeout=10)
-            reminders_plan(now=now)
+            recorded.append(reminders_plan(now=now).recorded)
         except Exception as error:  # noqa: BLE001 - reported by the assert below
             errors.append(error)
         finally:
@@ -92,6 +92,8 @@ def test_two_planners_at_the_same_moment_write_one_email_per_person(live_db, smt
 
     assert (first.sent, second.sent) == (6, 0)
     assert Reminder.objects.filter(threshold=7, status=Reminder.Status.SENT).count() == 12
+    # Each planner reports what it wrote, not what it meant to (before: each said 12).
+    assert sum(recorded) == 12, recorded
     assert OutboxMessage.objects.count() == 6
     smtp_server.assert_delivered_exactly_once(outbox_ids(status=Status.SENT))
     assert delivered_recipients(smtp_server) == {person.email: 1 for person in people}
