@@ -144,6 +144,8 @@ def test_a_scheduler_down_over_the_deadline_records_only_the_d_day_reminder_afte
     friday = MilestoneFactory(project=project, owner=owner, due_date=D("2026-12-11"))
     plan_twice(seoul("2026-12-09", 8))  # Wednesday 08:00: D-3 (Tuesday 12-08) is the nearest
     dispatch_at(seoul("2026-12-09", 8))
+    assert smtp_server.delivered == []  # a catch-up waits for the send hour (it used to go at 08:00)
+    dispatch_at(seoul("2026-12-09", 9))
     plan_twice(seoul("2026-12-10", 10))  # down until Thursday 10:00; D-1 (Thursday 09:00) came meanwhile
     dispatch_at(seoul("2026-12-10", 10))
     assert thresholds(friday) == [1, 3]
