@@ -88,6 +88,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         "message_id",
         "status",
         "not_before",
+        "send_by",
         "attempts",
         "last_error",
         "claim_token",

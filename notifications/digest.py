@@ -367,7 +367,7 @@ def digest_weeks_due(*, now: dt.datetime, policy: DigestPolicy) -> tuple[list[dt
     CATCH_UP_WEEKS of them are owed, older ones are skipped. With no digest ever written, only the due week."""
     due = digest_due_week(now=now, policy=policy)
     recent_keys = OutboxMessage.objects.filter(
-        kind=OutboxMessage.Kind.DIGEST, created_at__gte=now - dt.timedelta(weeks=8 + CATCH_UP_WEEKS)
+        kind=OutboxMessage.Kind.DIGEST, created_at__gte=now - dt.timedelta(weeks=26)
     ).values_list("key", flat=True)
     written = {week for week in map(_week_of_key, recent_keys) if week is not None}
     last = max(written, default=None)
