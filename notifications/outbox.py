@@ -196,13 +196,21 @@ def _deliver(message: OutboxMessage, *, connection, result: DispatchResult) -> b
         _record_failure(message, failure, result=result)
         connection.close()
         return not isinstance(error, UNREACHABLE)
-    finished = _held(message).update(
-        status=OutboxMessage.Status.SENT, sent_at=timezone.now(), claim_token=None, lease_expires_at=None, last_error=""
-    )
-    if finished:
-        Reminder.objects.filter(Reminder.still_applies_q(), message=message, status=Reminder.Status.PENDING).update(
-            status=Reminder.Status.SENT
+    # One commit for the row and its reminders: the commits, not the SMTP conversation, are what a busy
+    # database makes slow.
+    with transaction.atomic():
+        finished = _held(message).update(
+            status=OutboxMessage.Status.SENT,
+            sent_at=timezone.now(),
+            claim_token=None,
+            lease_expires_at=None,
+            last_error="",
         )
+        if finished:
+            Reminder.objects.filter(Reminder.still_applies_q(), message=message, status=Reminder.Status.PENDING).update(
+                status=Reminder.Status.SENT
+            )
+    if finished:
         result.sent += 1
     return True
 
