@@ -11,6 +11,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# WeasyPrint (PDF reports) needs Pango and HarfBuzz; the PDFs and charts embed the Nanum fonts (scripts/install-system.sh).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-nanum \
+ && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, so that a code change does not reinstall them. The lock includes the dev tools
 # (pytest, ruff, ...): they let the image run the test suite too.
 COPY requirements.lock .

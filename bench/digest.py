@@ -10,9 +10,13 @@ week). Then, for the whole-plan digest of the last complete week (the TF head's)
   missing and flagged notes), median of the runs, and the number of SQL statements it sends;
 - bare SQL: the very statements the build sent, captured and replayed through a raw cursor (fetching every
   row), median of the runs: what the database alone needs;
-- render: writing the e-mail (subject, text and HTML) from the built digest.
+- render: writing the e-mail (subject, text and HTML with the trend bars) from the built digest;
+- page: the digest page's HTML with its five SVG charts (charts cached by content after the first run);
+- PDF: the A4 report (WeasyPrint, charts as vectors);
+- whole: one cold run of all of it (empty cache: trend points and charts drawn afresh), as the planner does it.
 
-Target: build within 3× of the bare SQL at every scale. Settings are production's (DEBUG off). Prints one
+Targets: build within 3× of the bare SQL at every scale; the whole digest with its PDF under 5 s at ×100.
+Settings are production's (DEBUG off). Prints one
 table and writes it to bench/results/digest-<date>.md.
 """
 
@@ -30,7 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 SERVER = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432")
-DATABASE = "tracker_bench_digest"
+# A suffix keeps two people benchmarking on one server from dropping each other's database.
+DATABASE = "tracker_bench_digest" + os.environ.get("BENCH_DB_SUFFIX", "")
 
 os.environ.update(
     DJANGO_SETTINGS_MODULE="tracker.settings",
@@ -53,19 +58,24 @@ def median_ms(action, runs: int) -> float:
 
 
 def measure(scale: int, runs: int) -> dict:
+    from django.core.cache import cache
     from django.core.management import call_command
     from django.db import connection
+    from django.template.loader import render_to_string
+    from django.utils.safestring import mark_safe
 
     from bench.databases import database_recreate
     from bench.generate import portfolio_generate
-    from notifications.digest import Scope, digest_build, digest_email_render, latest_complete_week
+    from notifications.digest import Scope, digest_build, digest_email_render, digest_pdf, latest_complete_week
     from notifications.models import OutboxMessage
+    from projects.charts import trend_svg
     from projects.models import Milestone
     from tests.factories import UserFactory
     from tracker.dates import seoul_today
 
     database_recreate(SERVER, DATABASE)
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)  # the page links its style sheet
     plan = portfolio_generate(scale=scale, today=seoul_today())
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # what autovacuum does after a bulk load
@@ -93,7 +103,27 @@ def measure(scale: int, runs: int) -> dict:
     head = UserFactory(username="bench-digest-reader")
     message = OutboxMessage(recipient=head, key="bench", kind=OutboxMessage.Kind.DIGEST)
     render = median_ms(lambda: digest_email_render(message, digest, language="ko"), runs)
+    digest.written_on = seoul_today()
+
+    def page() -> None:
+        charts = [(t, mark_safe(trend_svg(t, compact=i > 0))) for i, t in enumerate(digest.trends)]
+        render_to_string("notifications/digest_page.html", {"digest": digest, "archive": [], "charts": charts})
+
+    page_ms = median_ms(page, runs)
+    pdf_ms = median_ms(lambda: digest_pdf(digest), max(3, runs // 2))
+
+    def whole() -> None:
+        cache.clear()
+        built = digest_build(plan=plan, scope=scope, week_start=week)
+        built.written_on = seoul_today()
+        digest_email_render(message, built, language="ko")
+        digest_pdf(built)
+
+    whole_ms = median_ms(whole, 1)
     return {
+        "page": page_ms,
+        "pdf": pdf_ms,
+        "whole": whole_ms,
         "scale": scale,
         "milestones": Milestone.objects.count(),
         "queries": len(statements),
@@ -123,13 +153,17 @@ def main() -> None:
         f"Weekly digest (whole plan), {dt.date.today()} ({os.cpu_count()} cores, PostgreSQL on loopback, DEBUG off),"
         f" median of {args.runs} runs",
         "",
-        "| scale | milestones | queries | build ms | bare SQL ms | build ÷ SQL | render ms | changes in the week |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| scale | milestones | queries | build ms (with 12-week trends) | bare SQL ms | build ÷ SQL | e-mail ms |"
+        " ÷ SQL | page ms | ÷ SQL | PDF ms | ÷ SQL | whole, cold ms | changes in the week |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         lines.append(
             f"| ×{row['scale']} | {row['milestones']:,} | {row['queries']} | {row['build']:.1f} | {row['bare']:.1f}"
-            f" | {row['build'] / row['bare']:.2f} | {row['render']:.1f} | {row['changes']:,} |"
+            f" | {row['build'] / row['bare']:.2f} | {row['render']:.1f} | {row['render'] / row['bare']:.1f}"
+            f" | {row['page']:.1f} | {row['page'] / row['bare']:.1f}"
+            f" | {row['pdf']:.0f} | {row['pdf'] / row['bare']:.1f}"
+            f" | {row['whole']:.0f} | {row['changes']:,} |"
         )
     report = "\n".join(lines)
     print(report)

@@ -100,7 +100,7 @@ def main() -> None:
 
     results = []
     for scale in args.scales:
-        name = f"tracker_bench_x{scale}"
+        name = f"tracker_bench_x{scale}" + os.environ.get("BENCH_DB_SUFFIX", "")
         database_recreate(BASE_URL, name)
         # Production settings: DEBUG off (no template debug overhead), static files from a manifest.
         env = {

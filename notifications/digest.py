@@ -13,23 +13,35 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db import transaction
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_tables2.export import TableExport
 
 from notifications.emails import absolute_url, new_message_id, outbox_message_fill
 from notifications.inserts import insert_new_rows
-from notifications.models import DigestPolicy, NotificationPreference, OutboxMessage
+from notifications.models import DigestPolicy, NotificationPreference, OutboxAttachment, OutboxMessage
+from people.names import person_label, person_name
 from projects import roles
 from projects.models import CoreProject, Milestone, Plan, ProgressUpdate, Strategy
-from projects.selectors import funding_totals, projects_with_deadlines
+from projects.selectors import projects_with_deadlines
 from projects.tables import PortfolioProjectTable
+from projects.trends import (
+    TREND_WEEKS,
+    Figures,
+    Trend,
+    figures_by_week,
+    figures_total,
+    trends_build,
+    week_end_moment,
+    weeks_ending,
+)
 from tracker.dates import SEOUL, parse_iso_week, seoul_datetime
+from tracker.pdf import PDF_MIMETYPE, PdfUnavailable, pdf_render
 
 logger = logging.getLogger(__name__)
 
-LOOKAHEAD_DAYS = 14
 CHANGES_SHOWN = 60
 
 
@@ -47,24 +59,17 @@ class Scope:
 
 
 @dataclass
-class Figures:
-    """Headline numbers as of one moment."""
-
-    rag: dict[str, int] = field(default_factory=dict)
-    projects: int = 0
-    achieved_in_week: int = 0
-    overdue: int = 0
-    due_ahead: int = 0
-    requested: int = 0
-    secured: int = 0
-
-
-@dataclass
 class StrategyRow:
     strategy: Strategy
     figures: Figures
-    milestones_total: int = 0
-    milestones_achieved: int = 0
+
+    @property
+    def milestones_total(self) -> int:
+        return self.figures.milestones_total
+
+    @property
+    def milestones_achieved(self) -> int:
+        return self.figures.milestones_achieved
 
     @property
     def achieved_percent(self) -> int:
@@ -94,6 +99,30 @@ class Change:
 
 
 @dataclass
+class MissingNote:
+    """A project that had no weekly note for the digest's week, as it stood at the week's end."""
+
+    id: int
+    code: str
+    name: str
+    strategy_code: str
+    strategy_name: str
+    department: str
+
+
+@dataclass
+class MissingGroup:
+    strategy_code: str
+    strategy_name: str
+    count: int = 0
+    departments: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def department_rows(self) -> list[tuple[str, int]]:
+        return sorted(self.departments.items(), key=lambda item: (-item[1], item[0]))
+
+
+@dataclass
 class Digest:
     plan: Plan
     scope: Scope
@@ -106,8 +135,25 @@ class Digest:
     strategies: list[StrategyRow]
     changes: list[Change]
     changes_more: int
-    missing_notes: list[CoreProject]
+    missing_notes: list[MissingNote]
     flagged_notes: list[ProgressUpdate]
+    trends: list[Trend] = field(default_factory=list)
+    written_on: dt.date | None = None
+
+    @property
+    def missing_groups(self) -> list[MissingGroup]:
+        """Missing notes by strategy, then department, with counts: the list a person reads first."""
+        groups: dict[str, MissingGroup] = {}
+        for note in self.missing_notes:
+            group = groups.setdefault(note.strategy_code, MissingGroup(note.strategy_code, note.strategy_name))
+            group.count += 1
+            group.departments[note.department] = group.departments.get(note.department, 0) + 1
+        return list(groups.values())
+
+    @property
+    def as_of(self) -> dt.date:
+        """The date the figures are as of: the week's Sunday (its end is the Monday 00:00 after it)."""
+        return self.week_end
 
     @property
     def week_label(self) -> str:
@@ -157,59 +203,6 @@ def _scoped_projects(plan: Plan, scope: Scope, queryset: QuerySet, prefix: str =
     return queryset
 
 
-def _figures_by_strategy(plan: Plan, scope: Scope, week_start: dt.date) -> dict[int, tuple[Figures, int, int]]:
-    """Per strategy, as of the end of the week that starts on ``week_start``; three queries."""
-    week_end = week_start + dt.timedelta(days=7)
-    moment = dt.datetime.combine(week_end, dt.time(0), tzinfo=SEOUL)
-    projects = _scoped_projects(plan, scope, _as_of(CoreProject, moment))
-    result: dict[int, tuple[Figures, int, int]] = {}
-
-    def entry(strategy_id: int) -> list:
-        return result.setdefault(strategy_id, [Figures(), 0, 0])
-
-    for row in projects.values("task__strategy_id", "rag_status").annotate(n=Count("id")).order_by():
-        figures = entry(row["task__strategy_id"])[0]
-        figures.rag[row["rag_status"]] = row["n"]
-        figures.projects += row["n"]
-    project_ids = projects.values("id")
-    milestones = _as_of(Milestone, moment).filter(project_id__in=project_ids)
-    for row in (
-        milestones.values("project__task__strategy_id")
-        .annotate(
-            total=Count("id", filter=~Q(status=Milestone.Status.CANCELLED)),
-            achieved=Count("id", filter=Q(status=Milestone.Status.ACHIEVED)),
-            achieved_in_week=Count(
-                "id",
-                filter=Q(status=Milestone.Status.ACHIEVED, completed_on__gte=week_start, completed_on__lt=week_end),
-            ),
-            overdue=Count("id", filter=Milestone.overdue_q(week_end)),
-            due_ahead=Count("id", filter=Milestone.due_within_q(week_end, LOOKAHEAD_DAYS - 1)),
-            **funding_totals(),
-        )
-        .order_by()
-    ):
-        item = entry(row["project__task__strategy_id"])
-        figures = item[0]
-        figures.achieved_in_week = row["achieved_in_week"]
-        figures.overdue = row["overdue"]
-        figures.due_ahead = row["due_ahead"]
-        figures.requested = row["requested"]
-        figures.secured = row["secured"]
-        item[1], item[2] = row["total"], row["achieved"]
-    return {key: tuple(value) for key, value in result.items()}
-
-
-def _total(figures: list[Figures]) -> Figures:
-    total = Figures()
-    for item in figures:
-        total.projects += item.projects
-        for status, count in item.rag.items():
-            total.rag[status] = total.rag.get(status, 0) + count
-        for name in ("achieved_in_week", "overdue", "due_ahead", "requested", "secured"):
-            setattr(total, name, getattr(total, name) + getattr(item, name))
-    return total
-
-
 def _changes(plan: Plan, scope: Scope, week_start: dt.date) -> tuple[list[Change], int]:
     """Milestones whose status or due date changed during the week, from the history, with who did it."""
     start = dt.datetime.combine(week_start, dt.time(0), tzinfo=SEOUL)
@@ -226,14 +219,14 @@ def _changes(plan: Plan, scope: Scope, week_start: dt.date) -> tuple[list[Change
     )
     changed = [
         r
-        for r in records.select_related("history_user", "project").order_by("-history_date")
+        for r in records.select_related("history_user__profile", "project").order_by("-history_date")
         if r.status != r.status_before or r.due_date != r.due_before
     ]
     labels = dict(Milestone.Status.choices)
     changes = [
         Change(
             when=r.history_date,
-            who=(r.history_user.get_full_name() or r.history_user.username) if r.history_user else "-",
+            who=person_label(r.history_user) if r.history_user else "-",
             project=r.project,
             milestone_id=r.id,
             title=r.title,
@@ -247,52 +240,76 @@ def _changes(plan: Plan, scope: Scope, week_start: dt.date) -> tuple[list[Change
     return changes[:CHANGES_SHOWN], max(0, len(changes) - CHANGES_SHOWN)
 
 
-def digest_build(*, plan: Plan, scope: Scope, week_start: dt.date) -> Digest:
-    """Everything the digest of one week says, as of that week's end."""
-    strategies = list(plan.strategies.order_by("order"))
-    if scope.kind == "strategy":
-        strategies = [s for s in strategies if s.pk == scope.strategy_id]
-    now = _figures_by_strategy(plan, scope, week_start)
-    before = _figures_by_strategy(plan, scope, week_start - dt.timedelta(days=7))
-    rows = [
-        StrategyRow(s, *now.get(s.pk, (Figures(), 0, 0))) for s in strategies if scope.kind != "mine" or s.pk in now
-    ]
-    changes, changes_more = _changes(plan, scope, week_start)
-    current_projects = _scoped_projects(plan, scope, CoreProject.objects.all())
-    missing_notes = list(
-        current_projects.exclude(progress_updates__week_start=week_start)
-        .select_related("task__strategy")
-        .order_by("task__strategy__order", "code")
+def _missing_notes(plan: Plan, scope: Scope, week_start: dt.date, moment: dt.datetime) -> list[MissingNote]:
+    """Projects of the scope as they stood at ``moment`` that had no note for the week by then; one query."""
+    noted = _as_of(ProgressUpdate, moment).filter(week_start=week_start).values("project_id")
+    projects = (
+        _scoped_projects(plan, scope, _as_of(CoreProject, moment))
+        .exclude(id__in=noted)
+        .values_list("id", "code", "name", "task__strategy__code", "task__strategy__name", "lead_department__name")
+        .order_by("task__strategy__order", "task__strategy__code", "code")
     )
-    flagged_notes = list(
-        ProgressUpdate.objects.filter(
-            project__in=current_projects,
+    return [
+        MissingNote(pk, code, name, strategy_code, strategy_name, department or "-")
+        for pk, code, name, strategy_code, strategy_name, department in projects
+    ]
+
+
+def _flagged_notes(plan: Plan, scope: Scope, week_start: dt.date, moment: dt.datetime) -> list:
+    """The week's 주의·지연 notes as they read at ``moment`` (a note edited later shows what it said then)."""
+    in_scope = _scoped_projects(plan, scope, _as_of(CoreProject, moment)).values("id")
+    return list(
+        _as_of(ProgressUpdate, moment)
+        .filter(
+            project_id__in=in_scope,
             week_start=week_start,
             rag_status__in=[CoreProject.RagStatus.AT_RISK, CoreProject.RagStatus.DELAYED],
         )
-        .select_related("project", "author")
+        .select_related("project", "author__profile")
         .order_by("-rag_status", "project__code")
     )
+
+
+def digest_build(*, plan: Plan, scope: Scope, week_start: dt.date) -> Digest:
+    """Everything the digest of one week says, as of that week's end, with the twelve weeks up to it."""
+    strategies = list(plan.strategies.order_by("order"))
+    if scope.kind == "strategy":
+        strategies = [s for s in strategies if s.pk == scope.strategy_id]
+    wanted = {s.pk for s in strategies}
+    weeks = weeks_ending(week_start, TREND_WEEKS)
+    by_week = figures_by_week(plan=plan, weeks=weeks, manager_id=scope.user_id if scope.kind == "mine" else None)
+    by_week = {week: {k: v for k, v in per.items() if k in wanted} for week, per in by_week.items()}
+    now = by_week[week_start]
+    before = by_week[week_start - dt.timedelta(days=7)]
+    rows = [StrategyRow(s, now.get(s.pk, Figures())) for s in strategies if scope.kind != "mine" or s.pk in now]
+    trends = trends_build(plan=plan, by_week=by_week)
+    if scope.kind == "strategy":
+        trends = [trend for trend in trends[1:] if trend.code in {s.code for s in strategies}]
+    elif scope.kind == "mine":
+        trends = trends[:1]
+    changes, changes_more = _changes(plan, scope, week_start)
+    moment = week_end_moment(week_start)
     scope_label = plan.name
     if scope.kind == "strategy" and strategies:
         scope_label = str(strategies[0])
     elif scope.kind == "mine":
         user = get_user_model().objects.filter(pk=scope.user_id).first()
-        scope_label = f"{user.get_full_name() or user.username} 담당 사업" if user else plan.name
+        scope_label = f"{person_name(user)} 담당 사업" if user else plan.name
     return Digest(
         plan=plan,
         scope=scope,
         scope_label=scope_label,
         week_start=week_start,
         week_end=week_start + dt.timedelta(days=6),
-        now=_total([item[0] for item in now.values()]),
-        before=_total([item[0] for item in before.values()]),
+        now=figures_total(now.values()),
+        before=figures_total(before.values()),
         announced_budget=sum(s.announced_budget for s in strategies),
         strategies=rows,
         changes=changes,
         changes_more=changes_more,
-        missing_notes=missing_notes,
-        flagged_notes=flagged_notes,
+        missing_notes=_missing_notes(plan, scope, week_start, moment),
+        flagged_notes=_flagged_notes(plan, scope, week_start, moment),
+        trends=trends,
     )
 
 
@@ -413,10 +430,33 @@ def digest_key(*, user_id: int, plan: Plan, scope: Scope, week_start: dt.date) -
 
 
 def portfolio_workbook(*, plan: Plan, scope: Scope, today: dt.date) -> bytes:
-    """The portfolio's state as an XLSX, in the columns of the project table's export."""
+    """The portfolio as it stands when the digest is written (labelled "현재 기준" in the sheet's and the file's
+    name and in the e-mail), in the columns of the project table's export."""
     projects = _scoped_projects(plan, scope, CoreProject.objects.all()).order_by("code")
     table = PortfolioProjectTable(projects_with_deadlines(projects, today=today))
-    return TableExport("xlsx", table, dataset_kwargs={"title": "portfolio"}).export()
+    return TableExport("xlsx", table, dataset_kwargs={"title": f"현재 기준 {today:%Y-%m-%d}"}).export()
+
+
+def portfolio_workbook_name(today: dt.date) -> str:
+    return f"portfolio-current-{today:%Y-%m-%d}.xlsx"
+
+
+def digest_pdf(digest: Digest, *, language: str = "ko") -> bytes:
+    """The digest as an A4 report: the page's content, the week and "as of" date on every page, trends as vectors."""
+    from django.utils import translation
+
+    from projects.charts import trend_svg_data_uri
+
+    with translation.override(language):
+        charts = [(trend, trend_svg_data_uri(trend, compact=index > 0)) for index, trend in enumerate(digest.trends)]
+        return pdf_render(
+            "notifications/digest_pdf.html",
+            {"digest": digest, "charts": charts, "pdf": True, "site_url": settings.SITE_URL},
+        )
+
+
+def digest_pdf_name(digest: Digest) -> str:
+    return f"digest-{digest.week_label}{'' if digest.scope.kind == 'plan' else '-' + digest.scope.key}.pdf"
 
 
 def digests_plan(*, now: dt.datetime, week_start: dt.date | None = None, dry_run: bool = False) -> list[OutboxMessage]:
@@ -439,7 +479,26 @@ def digests_plan(*, now: dt.datetime, week_start: dt.date | None = None, dry_run
         for week in weeks:
             messages += _digests_of_week(plan=plan, recipients=recipients, week_start=week, now=now)
     if not dry_run:
-        OutboxMessage.objects.bulk_create(messages, ignore_conflicts=True)
+        with transaction.atomic():
+            OutboxMessage.objects.bulk_create(messages, ignore_conflicts=True)
+            # A row another planner wrote first was skipped; only the rows written here (their Message-IDs) get files.
+            written = dict(
+                OutboxMessage.objects.filter(message_id__in=[m.message_id for m in messages]).values_list(
+                    "message_id", "pk"
+                )
+            )
+            OutboxAttachment.objects.bulk_create(
+                [
+                    OutboxAttachment(
+                        message_id=written[m.message_id],
+                        filename=m.report[0],
+                        mimetype=PDF_MIMETYPE,
+                        content=m.report[1],
+                    )
+                    for m in messages
+                    if m.message_id in written and m.report[1]
+                ]
+            )
     return messages
 
 
@@ -453,6 +512,7 @@ def _digests_of_week(*, plan: Plan, recipients: list, week_start: dt.date, now: 
     }
     already = set(OutboxMessage.objects.filter(key__in=keys).values_list("key", flat=True))
     built: dict[Scope, tuple[Digest, bytes]] = {}
+    reports: dict[tuple[Scope, str], bytes | None] = {}
     languages = dict(
         NotificationPreference.objects.filter(user__in=[u for u, _s in recipients]).values_list("user_id", "language")
     )
@@ -465,6 +525,14 @@ def _digests_of_week(*, plan: Plan, recipients: list, week_start: dt.date, now: 
                 portfolio_workbook(plan=plan, scope=scope, today=today),
             )
         digest, workbook = built[scope]
+        digest.written_on = today
+        language = languages.get(user.pk, "ko")
+        if (scope, language) not in reports:
+            try:
+                reports[scope, language] = digest_pdf(digest, language=language)
+            except PdfUnavailable:
+                logger.warning("digest %s goes out without its PDF: WeasyPrint cannot run here", digest.week_label)
+                reports[scope, language] = None
         message = OutboxMessage(
             key=key,
             kind=OutboxMessage.Kind.DIGEST,
@@ -473,9 +541,10 @@ def _digests_of_week(*, plan: Plan, recipients: list, week_start: dt.date, now: 
             message_id=new_message_id("digest"),
             not_before=now,
             attachment=workbook,
-            attachment_name=f"portfolio-{digest.week_label}.xlsx",
+            attachment_name=portfolio_workbook_name(today),
         )
-        digest_email_render(message, digest, language=languages.get(user.pk, "ko"))
+        digest_email_render(message, digest, language=language)
+        message.report = (digest_pdf_name(digest), reports[scope, language])
         messages.append(message)
     return messages
 

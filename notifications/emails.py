@@ -108,4 +108,7 @@ def build_email(message: OutboxMessage, *, connection=None) -> EmailMultiAlterna
         email.attach_alternative(message.body_html, "text/html")
     if message.attachment:
         email.attach(message.attachment_name, bytes(message.attachment), XLSX_MIMETYPE)
+    if message.kind == OutboxMessage.Kind.DIGEST:  # only digests carry further files (the PDF report)
+        for extra in message.attachments.all():
+            email.attach(extra.filename, bytes(extra.content), extra.mimetype)
     return email

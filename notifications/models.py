@@ -263,3 +263,23 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+
+class OutboxAttachment(models.Model):
+    """A further file sent with an outbox message (the digest's A4 PDF report), stored with it: the row is exactly
+    what went out, and a deliberate resend sends the same file."""
+
+    message = models.ForeignKey(
+        OutboxMessage, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("메시지")
+    )
+    filename = models.CharField(_("파일 이름"), max_length=200)
+    mimetype = models.CharField(_("형식"), max_length=100)
+    content = models.BinaryField(_("내용"))
+
+    class Meta:
+        verbose_name = _("첨부 파일")
+        verbose_name_plural = _("첨부 파일")
+        ordering = ["message", "id"]
+
+    def __str__(self) -> str:
+        return self.filename

@@ -12,19 +12,25 @@ from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from notifications import digest, feeds, links
+from notifications.emails import absolute_url
 from notifications.models import CalendarFeed, NotificationPreference
 from projects import services
+from projects.charts import trend_svg
 from projects.models import Milestone, Plan, Strategy
 from projects.permissions import can_change_project, can_read_portfolio, ensure_can_read_portfolio
 from tracker.dates import parse_iso_week, seoul_today
 from tracker.dates import week_start as week_start_of
+from tracker.pdf import PDF_MIMETYPE, PdfUnavailable, pdf_response_unavailable
 
 
 def _payload(purpose: str, token: str, max_age) -> dict:
@@ -70,6 +76,42 @@ class PreferenceForm(forms.ModelForm):
     class Meta:
         model = NotificationPreference
         fields = ["reminders", "digest", "digest_whole_plan", "digest_my_projects", "language"]
+        labels = {"language": gettext_lazy("언어 (화면과 메일)")}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def my_settings(request: HttpRequest) -> HttpResponse:
+    """내 설정, from the menu: who I am, which e-mails I get, my calendar address, my language."""
+    preference, _created = NotificationPreference.objects.get_or_create(
+        user=request.user, defaults={"language": request.LANGUAGE_CODE}
+    )
+    form = PreferenceForm(request.POST or None, instance=preference)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        language = form.cleaned_data["language"]
+        with translation.override(language):
+            messages.success(request, _("설정을 저장했습니다."))
+        response = redirect("notifications:settings")
+        # The same choice for the screens as for the e-mails (the language switch sets this cookie too).
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        )
+        return response
+    calendar_url = ""
+    if can_read_portfolio(request.user):
+        feed = feeds.calendar_feed_for(user=request.user)
+        calendar_url = absolute_url(reverse("notifications:my_calendar", args=[feed.token]))
+    return render(
+        request,
+        "notifications/my_settings.html",
+        {"form": form, "profile": getattr(request.user, "profile", None), "calendar_url": calendar_url},
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -159,9 +201,8 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-def digest_page(request: HttpRequest, week: str | None = None) -> HttpResponse:
-    """The weekly digest as a page, rebuilt from the history for any past week, with an archive by ISO week."""
+def _digest_for(request: HttpRequest, week: str | None) -> tuple[digest.Digest, list[str]]:
+    """The digest a reader asked for (a week, ?scope=strategy-<id>) and the archive's weeks; 404 for a week to come."""
     ensure_can_read_portfolio(request.user)
     plan = Plan.objects.order_by("-adopted_on", "code").first()
     if plan is None:
@@ -182,12 +223,39 @@ def digest_page(request: HttpRequest, week: str | None = None) -> HttpResponse:
     while cursor >= first and len(weeks) < 104:
         weeks.append(f"{cursor:%G-W%V}")
         cursor -= dt.timedelta(days=7)
+    return digest.digest_build(plan=plan, scope=scope, week_start=week_start), weeks
+
+
+@login_required
+def digest_page(request: HttpRequest, week: str | None = None) -> HttpResponse:
+    """The weekly digest as a page, rebuilt from the history for any past week, with an archive by ISO week."""
+    built, weeks = _digest_for(request, week)
+    # matplotlib's own SVG, never user input
+    charts = [(trend, mark_safe(trend_svg(trend, compact=index > 0))) for index, trend in enumerate(built.trends)]
     return render(
         request,
         "notifications/digest_page.html",
         {
-            "digest": digest.digest_build(plan=plan, scope=scope, week_start=week_start),
+            "digest": built,
             "archive": weeks,
             "site_url": "",
+            "charts": charts,
+            "show_full": request.GET.get("full") == "1",
+            "pdf_url": reverse("notifications:digest_pdf", args=[built.week_label])
+            + (f"?scope={built.scope.key}" if built.scope.kind != "plan" else ""),
         },
     )
+
+
+@login_required
+def digest_pdf_download(request: HttpRequest, week: str) -> HttpResponse:
+    """The same digest as an A4 PDF (same access rules as the page)."""
+    built, _weeks = _digest_for(request, week)
+    built.written_on = seoul_today()
+    try:
+        body = digest.digest_pdf(built, language=translation.get_language() or "ko")
+    except PdfUnavailable:
+        return pdf_response_unavailable()
+    response = HttpResponse(body, content_type=PDF_MIMETYPE)
+    response["Content-Disposition"] = f'inline; filename="{digest.digest_pdf_name(built)}"'
+    return response

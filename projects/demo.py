@@ -7,6 +7,7 @@ never touched.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import random
 import secrets
@@ -16,6 +17,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from people.models import Profile
+from people.services import profile_save
 from projects import roles
 from projects.models import (
     SAMPLE_PREFIX,
@@ -27,7 +30,7 @@ from projects.models import (
     ProgressUpdate,
 )
 from projects.money import WON_PER_EOK
-from tracker.dates import week_start
+from tracker.dates import SEOUL, previous_working_day, week_start
 
 SAMPLE_CODE_PREFIX = "DEMO-"
 
@@ -167,10 +170,11 @@ MILESTONE_TITLES = {
 }
 
 DEMO_USERS = [
-    ("demo_admin", roles.ADMIN, "예시 관리자"),
-    ("demo_tf_head", roles.TF_HEAD, "예시 TF 단장"),
-    ("demo_pm", roles.PROJECT_MANAGER, "예시 사업 담당자"),
-    ("demo_viewer", roles.VIEWER, "예시 열람자"),
+    # login name, role, 성명, 직위, 부서 (sample people are marked like sample projects)
+    ("demo_admin", roles.ADMIN, "예시 관리자", "주무관", f"{SAMPLE_PREFIX} 미래전략기획과"),
+    ("demo_tf_head", roles.TF_HEAD, "예시 TF 단장", "단장", f"{SAMPLE_PREFIX} 성장전략 TF"),
+    ("demo_pm", roles.PROJECT_MANAGER, "예시 사업 담당자", "주무관", f"{SAMPLE_PREFIX} 해양정책과"),
+    ("demo_viewer", roles.VIEWER, "예시 열람자", "사무관", f"{SAMPLE_PREFIX} 기획예산과"),
 ]
 
 
@@ -194,8 +198,11 @@ def demo_users_ensure() -> dict[str, str]:
     """One sample user per role; returns the generated passwords of the users created now (shown once)."""
     User = get_user_model()
     passwords = {}
-    for username, role, full_name in DEMO_USERS:
-        if User.objects.filter(username=username).exists():
+    for username, role, full_name, position, department in DEMO_USERS:
+        existing = User.objects.filter(username=username).first()
+        if existing is not None:
+            if not Profile.objects.filter(user=existing).exists():
+                profile_save(user=existing, name=full_name, position=position, department=department)
             continue
         password = secrets.token_urlsafe(12)
         user = User.objects.create_user(
@@ -206,17 +213,71 @@ def demo_users_ensure() -> dict[str, str]:
             is_staff=role == roles.ADMIN,
         )
         user.groups.add(Group.objects.get(name=role))
+        profile_save(user=user, name=full_name, position=position, department=department)
         passwords[username] = password
     return passwords
 
 
+HISTORY_WEEKS = 12
+NOTE_SHARE = 0.85  # the share of sample projects that write a weekly note in a given week
+RAG_MOVES = {
+    # the next status of a note's project, by its status now: (on track, at risk, delayed, done, on hold) weights
+    CoreProject.RagStatus.ON_TRACK: [88, 9, 2, 0.5, 0.5],
+    CoreProject.RagStatus.AT_RISK: [35, 52, 11, 0, 2],
+    CoreProject.RagStatus.DELAYED: [8, 34, 56, 0, 2],
+    CoreProject.RagStatus.DONE: [0, 0, 0, 100, 0],
+    CoreProject.RagStatus.ON_HOLD: [10, 0, 0, 0, 90],
+}
+NOTE_TEXTS = {
+    CoreProject.RagStatus.ON_TRACK: [
+        ("관계 부처 실무 협의를 진행했습니다.", "", "사업계획서 초안을 보완합니다."),
+        ("협력기관과 추진 일정을 점검했습니다.", "", "다음 단계 서류를 준비합니다."),
+        ("기본 계획 수립 용역이 순조롭게 진행 중입니다.", "", "중간 보고회를 준비합니다."),
+    ],
+    CoreProject.RagStatus.AT_RISK: [
+        ("부처 검토 의견에 대응 자료를 준비했습니다.", "부처 검토가 길어지고 있습니다.", "보완 자료를 제출합니다."),
+        (
+            "민간 참여 기업과 분담 비율을 다시 협의했습니다.",
+            "민자 분담 확약이 늦어지고 있습니다.",
+            "확약서를 받습니다.",
+        ),
+    ],
+    CoreProject.RagStatus.DELAYED: [
+        ("공모 공고가 연기되어 일정을 다시 잡았습니다.", "정부 공모 일정이 미정입니다.", "부처와 일정을 협의합니다."),
+        ("부지 확보 협의가 지연되고 있습니다.", "토지 소유자와 협의가 끝나지 않았습니다.", "대체 부지를 검토합니다."),
+    ],
+    CoreProject.RagStatus.DONE: [("사업을 마무리하고 성과를 정리했습니다.", "", "")],
+    CoreProject.RagStatus.ON_HOLD: [("상위 계획 확정까지 보류 중입니다.", "", "재개 시점을 검토합니다.")],
+}
+RESCHEDULE_REASON = "관계 부처 일정 조정"
+
+
+def _eok(amount: float) -> int:
+    """A whole number of 억원, in won (documents round to 억)."""
+    return max(1, round(amount / WON_PER_EOK)) * WON_PER_EOK
+
+
+def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=SEOUL)
+
+
+def _save(instance, when: dt.datetime, user=None, reason: str | None = None, **kwargs) -> None:
+    """Save as the app would have at ``when``: the history record carries that moment, person and reason."""
+    instance._history_date = when
+    instance._history_user = user
+    instance._change_reason = reason
+    instance.save(**kwargs)
+
+
 @transaction.atomic
 def demo_portfolio_create(*, plan: Plan, today: dt.date, seed: int = 2025) -> DemoResult:
-    """Fill every strategy up to its announced project count and budget with sample projects.
+    """Fill every strategy up to its announced project count and budget with sample projects, and give them twelve
+    weeks of history: weekly notes, statuses that move, milestones achieved (with the amounts secured), slipped,
+    rescheduled or missed, and the national-funding calendar of next year's budget.
 
-    Categories are dealt so that the plan's totals (53 new / 15 upgraded / 3 expanded) hold; milestones of
-    every kind are spread over the twelve months around ``today`` (some overdue, some achieved).
-    Does nothing if the plan already has sample projects.
+    Categories are dealt so that the plan's totals (53 new / 15 upgraded / 3 expanded) hold. Everything is written
+    as the app would have written it at the time (history dates, weeks of the notes), so the digests of the last
+    twelve weeks and the dashboard's trends show what happened. Does nothing if the plan already has sample projects.
     """
     result = DemoResult(passwords=demo_users_ensure())
     if plan.projects.filter(is_sample=True).exists():
@@ -225,6 +286,9 @@ def demo_portfolio_create(*, plan: Plan, today: dt.date, seed: int = 2025) -> De
     rng = random.Random(seed)
     User = get_user_model()
     demo_pm = User.objects.get(username="demo_pm")
+    demo_admin = User.objects.get(username="demo_admin")
+    this_week = week_start(today)
+    start = _at(this_week - dt.timedelta(weeks=HISTORY_WEEKS + 1), 9)
     organizations = [
         Organization.objects.get_or_create(name=f"{SAMPLE_PREFIX} {name}", defaults={"kind": kind})[0]
         for name, kind in SAMPLE_ORGANIZATIONS
@@ -242,6 +306,8 @@ def demo_portfolio_create(*, plan: Plan, today: dt.date, seed: int = 2025) -> De
 
     kinds = list(Milestone.Kind)
     kind_cursor = 0
+    projects: list[tuple[CoreProject, bool]] = []
+    milestones: list[Milestone] = []
     for strategy in strategies:
         tasks = list(strategy.tasks.all())
         existing_projects = [project for task in tasks for project in task.projects.all()]
@@ -265,6 +331,7 @@ def demo_portfolio_create(*, plan: Plan, today: dt.date, seed: int = 2025) -> De
             national = total * rng.randint(40, 60) // 100
             city = total * rng.randint(20, 30) // 100
             start_year = rng.choice([2025, 2026, 2026, 2027])
+            created = start + dt.timedelta(minutes=len(projects))
             project = CoreProject(
                 task=task,
                 code=f"{SAMPLE_CODE_PREFIX}{strategy.code}-{index + 2:02d}",
@@ -279,33 +346,26 @@ def demo_portfolio_create(*, plan: Plan, today: dt.date, seed: int = 2025) -> De
                 end_year=start_year + rng.randint(2, 5),
                 government_programme=rng.choice(["", "국정과제 연계", "지역 성장 거점 지원", "5극 3특 균형 성장"]),
                 support_needs=sorted(rng.sample(CoreProject.Support.values, rng.randint(1, 3))),
-                rag_status=rng.choices(CoreProject.RagStatus.values, weights=[60, 20, 10, 3, 7], k=1)[0],
+                rag_status=rng.choices(CoreProject.RagStatus.values, weights=[78, 14, 4, 0, 4], k=1)[0],
                 is_sample=True,
             )
             project.full_clean()
-            project.save()
+            _save(project, created, demo_admin)
             project.partners.set(rng.sample(organizations, rng.randint(1, 3)))
             is_pm_project = index < 2
             if is_pm_project:
                 project.managers.add(demo_pm)
+            projects.append((project, is_pm_project))
             result.projects_created += 1
 
             for _ in range(rng.randint(3, 6)):
                 kind = kinds[kind_cursor % len(kinds)]
                 kind_cursor += 1
-                due_date = today + dt.timedelta(days=rng.randint(-90, 365))
+                due_date = today + dt.timedelta(days=rng.randint(-80, 365))
                 status = Milestone.Status.PLANNED
-                completed_on = None
-                if due_date < today:
-                    status = rng.choice(
-                        [Milestone.Status.ACHIEVED, Milestone.Status.ACHIEVED, Milestone.Status.IN_PROGRESS]
-                    )
-                    if status == Milestone.Status.ACHIEVED:
-                        completed_on = due_date - dt.timedelta(days=rng.randint(0, 10))
-                elif due_date < today + dt.timedelta(days=60):
+                if due_date < start.date() + dt.timedelta(days=45):
                     status = rng.choice([Milestone.Status.PLANNED, Milestone.Status.IN_PROGRESS])
-                is_funding = kind in (Milestone.Kind.NATIONAL_FUNDING, Milestone.Kind.PUBLIC_CONTEST)
-                requested = national if is_funding else None
+                is_funding = kind in Milestone.FUNDING_KINDS
                 milestone = Milestone(
                     project=project,
                     kind=kind,
@@ -313,22 +373,159 @@ def demo_portfolio_create(*, plan: Plan, today: dt.date, seed: int = 2025) -> De
                     responsible_agency=rng.choice(AGENCIES[kind]),
                     due_date=due_date,
                     status=status,
-                    completed_on=completed_on,
-                    amount_requested=requested,
-                    amount_secured=requested if requested and status == Milestone.Status.ACHIEVED else None,
+                    amount_requested=_eok(national * rng.uniform(0.05, 0.2)) if is_funding and national else None,
                     owner=demo_pm if is_pm_project else None,
                 )
-                milestone.full_clean()
-                milestone.save()
-                result.milestones_created += 1
-
-            if is_pm_project:
-                ProgressUpdate.objects.create(
-                    project=project,
-                    week_start=week_start(today) - dt.timedelta(days=7),
-                    author=demo_pm,
-                    summary="관계 부처 실무 협의를 진행했습니다.",
-                    next_steps="사업계획서 초안을 보완합니다.",
-                    rag_status=project.rag_status,
+                milestones.append(_milestone_create(milestone, created, demo_admin))
+            if national and rng.random() < 0.35:
+                milestones += _budget_calendar_create(
+                    project, today=today, created=created, national=national, rng=rng, user=demo_admin
                 )
+    result.milestones_created = len(milestones)
+    _history_play(projects, milestones, this_week=this_week, rng=rng, demo_pm=demo_pm)
     return result
+
+
+def _milestone_create(milestone: Milestone, when: dt.datetime, user) -> Milestone:
+    """Kept in memory with the moment it was made; ``_history_play`` writes them all at once."""
+    milestone._history_date, milestone._history_user, milestone._change_reason = when, user, None
+    return milestone
+
+
+def _milestone_record(milestone: Milestone, when: dt.datetime, user, reason: str | None = None) -> Milestone:
+    """A change to a milestone at ``when``, as its save would have recorded it (version up, a history record)."""
+    milestone.version += 1
+    snapshot = copy.copy(milestone)
+    snapshot._history_date, snapshot._history_user, snapshot._change_reason = when, user, reason
+    return snapshot
+
+
+def _budget_calendar_create(
+    project: CoreProject, *, today: dt.date, created: dt.datetime, national: int, rng: random.Random, user
+) -> list[Milestone]:
+    """Next fiscal year's national-funding steps as the template writes them (부처 신청 15 Apr → 부처 요구 31 May →
+    정부안 3 Sep → 국회 의결 2 Dec of this year); steps already past when the history starts are settled, each
+    passing on part of what was asked to the next."""
+    year = today.year + 1
+    steps = [
+        (f"{year}년 국비: 시 → 소관 부처 국비 신청", Milestone.Kind.NATIONAL_FUNDING, dt.date(today.year, 4, 15)),
+        (
+            f"{year}년 국비: 소관 부처 예산 요구 (기획재정부 제출)",
+            Milestone.Kind.BUDGET_REFLECTION,
+            dt.date(today.year, 5, 31),
+        ),
+        (f"{year}년 국비: 정부 예산안 반영 (국회 제출)", Milestone.Kind.BUDGET_REFLECTION, dt.date(today.year, 9, 3)),
+        (f"{year}년 국비: 국회 예산안 의결 (국비 확정)", Milestone.Kind.BUDGET_REFLECTION, dt.date(today.year, 12, 2)),
+    ]
+    asked = _eok(national * rng.uniform(0.15, 0.35))
+    created_milestones = []
+    for title, kind, due in steps:
+        milestone = Milestone(
+            project=project,
+            kind=kind,
+            title=title,
+            responsible_agency="기획재정부" if kind == Milestone.Kind.BUDGET_REFLECTION else "해양수산부",
+            due_date=previous_working_day(due),
+            amount_requested=asked,
+            notes="국비 확보 (회계연도 예산 일정) 템플릿",
+        )
+        settled = milestone.due_date < created.date()
+        if settled and rng.random() < 0.12:
+            milestone.status = Milestone.Status.MISSED
+            created_milestones.append(_milestone_create(milestone, created, user))
+            break  # a step that failed ends the year's calendar
+        if settled:
+            milestone.status = Milestone.Status.ACHIEVED
+            milestone.completed_on = milestone.due_date
+            milestone.amount_secured = _eok(asked * rng.uniform(0.7, 1.0))
+            asked = milestone.amount_secured
+        created_milestones.append(_milestone_create(milestone, created, user))
+    return created_milestones
+
+
+def _history_play(projects, milestones: list[Milestone], *, this_week: dt.date, rng: random.Random, demo_pm) -> None:
+    """Twelve weeks as they happened, oldest first: milestones started, achieved, slipped or missed on their due
+    dates, late ones caught up, and a weekly note (which sets the project's status) from most projects.
+
+    Milestones and notes are written in bulk with one history record per change, each dated when it happened."""
+    Milestone.objects.bulk_create(milestones, batch_size=500)
+    Milestone.history.bulk_history_create(milestones, batch_size=500)
+    by_project: dict[int, list[Milestone]] = {}
+    for milestone in milestones:
+        by_project.setdefault(milestone.project_id, []).append(milestone)
+    changes: list[Milestone] = []
+    notes: list[ProgressUpdate] = []
+    for weeks_ago in range(HISTORY_WEEKS, 0, -1):
+        monday = this_week - dt.timedelta(weeks=weeks_ago)
+        week_end = monday + dt.timedelta(days=7)
+        for project, is_pm_project in projects:
+            for milestone in by_project.get(project.pk, []):
+                if not milestone.is_open:
+                    continue
+                starts_soon = milestone.due_date < week_end + dt.timedelta(days=30)
+                if milestone.status == Milestone.Status.PLANNED and starts_soon and rng.random() < 0.5:
+                    milestone.status = Milestone.Status.IN_PROGRESS
+                    changes.append(_milestone_record(milestone, _at(monday, 10), demo_pm))
+                if milestone.due_date < monday:  # overdue: caught up late now and then
+                    if rng.random() < 0.3:
+                        changes.append(_achieve(milestone, monday + dt.timedelta(days=2), rng, demo_pm))
+                elif milestone.due_date < week_end:
+                    changes += _settle_on_due_date(milestone, rng, demo_pm)
+            if is_pm_project or rng.random() < NOTE_SHARE:
+                notes.append(_note_write(project, monday, rng, demo_pm))
+    Milestone.objects.bulk_update(
+        milestones, ["status", "completed_on", "due_date", "amount_secured", "version"], batch_size=500
+    )
+    Milestone.history.bulk_history_create(changes, batch_size=500, update=True)
+    ProgressUpdate.objects.bulk_create(notes, batch_size=500)
+    ProgressUpdate.history.bulk_history_create(notes, batch_size=500)
+    for weeks_ago in range(HISTORY_WEEKS, 0, -1):
+        monday = this_week - dt.timedelta(weeks=weeks_ago)
+        written = _at(monday + dt.timedelta(days=4), 17)
+        ProgressUpdate.objects.filter(week_start=monday, project__is_sample=True).update(
+            created_at=written, updated_at=written
+        )
+
+
+def _achieve(milestone: Milestone, day: dt.date, rng: random.Random, user) -> Milestone:
+    milestone.status = Milestone.Status.ACHIEVED
+    milestone.completed_on = day
+    if milestone.is_funding and milestone.amount_requested:
+        milestone.amount_secured = _eok(milestone.amount_requested * rng.uniform(0.6, 1.0))
+    return _milestone_record(milestone, _at(day, 16), user)
+
+
+def _settle_on_due_date(milestone: Milestone, rng: random.Random, user) -> list[Milestone]:
+    """On its due date a milestone is achieved (most), moved with a reason, missed, or left open (then overdue)."""
+    roll = rng.random()
+    if roll < 0.62:
+        return [_achieve(milestone, milestone.due_date, rng, user)]
+    if roll < 0.77:
+        day = milestone.due_date
+        milestone.due_date = previous_working_day(day + dt.timedelta(days=rng.choice([14, 21, 28])))
+        return [_milestone_record(milestone, _at(day, 11), user, RESCHEDULE_REASON)]
+    if roll < 0.84:
+        milestone.status = Milestone.Status.MISSED
+        return [_milestone_record(milestone, _at(milestone.due_date, 18), user)]
+    return []
+
+
+def _note_write(project: CoreProject, monday: dt.date, rng: random.Random, author) -> ProgressUpdate:
+    """A Friday note; its status becomes the project's, recorded with the reason the workspace gives."""
+    when = _at(monday + dt.timedelta(days=4), 17, rng.randint(0, 59))
+    status = rng.choices(CoreProject.RagStatus.values, weights=RAG_MOVES[project.rag_status], k=1)[0]
+    summary, blockers, next_steps = rng.choice(NOTE_TEXTS[status])
+    note = ProgressUpdate(
+        project=project,
+        week_start=monday,
+        author=author,
+        summary=summary,
+        blockers=blockers,
+        next_steps=next_steps,
+        rag_status=status,
+    )
+    note._history_date, note._history_user, note._change_reason = when, author, None
+    if project.rag_status != status:
+        project.rag_status = status
+        _save(project, when, author, "주간 진행 보고", update_fields=["rag_status", "updated_at"])
+    return note

@@ -7,6 +7,7 @@ from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from projects.funding import STAGES, funding_annotate
 from projects.models import CoreProject, Department, Milestone, ProgressUpdate, Strategy, Task
 from projects.selectors import UPCOMING_DAYS
 from tracker.dates import seoul_today, week_start
@@ -116,6 +117,10 @@ class MilestoneFilter(PortfolioFilterSet):
     )
     responsible_agency = django_filters.CharFilter(label=_("소관 부처"), lookup_expr="icontains")
     owner = django_filters.CharFilter(label=_("마일스톤 담당자 (아이디·이메일·이름)"), method="filter_owner")
+    # The funding pipeline's links (projects/funding.py): one fiscal year, one stage of the budget calendar.
+    funding_year = django_filters.NumberFilter(label=_("국비 회계연도"), method="filter_in_queryset")
+    funding_stage = django_filters.ChoiceFilter(label=_("국비 단계"), choices=STAGES, method="filter_in_queryset")
+    project = django_filters.NumberFilter(field_name="project_id", widget=forms.HiddenInput)
 
     class Meta:
         model = Milestone
@@ -126,6 +131,22 @@ class MilestoneFilter(PortfolioFilterSet):
             queryset = queryset.filter(
                 Q(title__icontains=word) | Q(project__code__icontains=word) | Q(project__name__icontains=word)
             )
+        return queryset
+
+    def filter_in_queryset(self, queryset, name, value):
+        return queryset  # applied together in filter_queryset: both read the same annotation
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        year = self.form.cleaned_data.get("funding_year")
+        stage = self.form.cleaned_data.get("funding_stage")
+        if year or stage:
+            staged = funding_annotate(Milestone.objects.all())
+            if year:
+                staged = staged.filter(funding_year=year)
+            if stage:
+                staged = staged.filter(funding_stage=stage)
+            queryset = queryset.filter(pk__in=staged.values("pk"))
         return queryset
 
     def filter_owner(self, queryset, name, value):

@@ -86,12 +86,16 @@ def smtp_server(settings) -> Iterator[SmtpServer]:
 
 @pytest.fixture
 def owner(db):
-    return UserFactory(username="owner", role=roles.PROJECT_MANAGER)
+    return UserFactory(
+        username="owner", role=roles.PROJECT_MANAGER, profile__name="김담당", profile__department="해양정책과"
+    )
 
 
 @pytest.fixture
 def teammate(db):
-    return UserFactory(username="teammate", role=roles.PROJECT_MANAGER)
+    return UserFactory(
+        username="teammate", role=roles.PROJECT_MANAGER, profile__name="이동료", profile__department="투자유치과"
+    )
 
 
 @pytest.fixture
@@ -115,3 +119,13 @@ def fast_password_hashing() -> Iterator[None]:
     so that a password set in a class- or module-scoped fixture is checked with the same hasher."""
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         yield
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> Iterator[None]:
+    """Trend points and chart pictures are cached (projects/trends.py, projects/charts.py): no test sees another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -66,7 +66,7 @@ def test_every_figure_of_the_week_matches_the_hand_count(week, owner, teammate):
     assert (s1.milestones_achieved, s1.milestones_total, s1.achieved_percent) == (1, 3, 33)
     assert s1.secured_percent == 8  # 80 of 1,000
     changes = {(c.title, c.who) for c in digest.changes}
-    assert changes == {("국비 신청", owner.username), ("공모 제출", teammate.username)}
+    assert changes == {("국비 신청", "김담당 (해양정책과)"), ("공모 제출", "이동료 (투자유치과)")}  # by name, not login
     moved = next(c for c in digest.changes if c.title == "공모 제출")
     assert (moved.due_before, moved.due_after) == (dt.date(2026, 11, 20), dt.date(2026, 12, 4))
     assert [p.code for p in digest.missing_notes] == ["B-1"]
@@ -148,7 +148,7 @@ def test_the_email_has_text_html_an_xlsx_and_an_unsubscribe_header(week, tf_head
     assert "한눈에 보기" in html and 'style="' in html
     assert sent.extra_headers["List-Unsubscribe"].startswith("<http")
     name, content, mimetype = sent.attachments[0]
-    assert name == "portfolio-2026-W47.xlsx" and mimetype.endswith("spreadsheetml.sheet")
+    assert name == "portfolio-current-2026-11-23.xlsx" and mimetype.endswith("spreadsheetml.sheet")
     rows = list(openpyxl.load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True))
     assert rows[0][0] == "사업코드"
     assert sorted(row[0] for row in rows[1:]) == ["A-1", "A-2", "B-1"]

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from projects import roles
+from projects import roles, services
 from projects.models import CoreProject, Milestone, ProgressUpdate
 from projects.views import MILESTONE_ACTIONS
 from tests.conftest import shared_rows
@@ -80,8 +80,21 @@ def project(_matrix_rows, db):
 
 
 @pytest.fixture
-def milestone(_matrix_rows, db):
-    return Milestone.objects.get(pk=_matrix_rows[2])
+def milestone(request, _matrix_rows, db):
+    """The open milestone; for the reopen page, closed as missed by its manager the day before."""
+    milestone = Milestone.objects.get(pk=_matrix_rows[2])
+    page = getattr(request.node, "callspec", None) and request.node.callspec.params.get("page")
+    if page == "milestone_action:reopen":
+        owner = get_user_model().objects.get(pk=_matrix_rows[0]["owner"])
+        with time_machine.travel(NOW - dt.timedelta(days=1), tick=False):
+            milestone = services.milestone_set_status(
+                milestone_id=milestone.pk,
+                user=owner,
+                expected_version=milestone.version,
+                status="missed",
+                reason="공모 탈락",
+            )
+    return milestone
 
 
 def url_of(page: str, project: CoreProject, milestone: Milestone) -> str:
@@ -117,6 +130,7 @@ def valid_post(page: str, milestone: Milestone) -> dict[str, Any]:
         "milestone_action:miss": {**version, "reason": "공모 탈락"},
         "milestone_action:cancel": {**version, "reason": "사업 재편"},
         "milestone_action:reschedule": {**version, "due_date": "2026-12-20", "reason": "부처 일정 연기"},
+        "milestone_action:reopen": {**version, "reason": "잘못 눌러 미달성으로 표시함"},
     }.get(page, {})
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib import admin
 from django.db import connection
 from django.test import Client
@@ -10,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from notifications.feeds import calendar_feed_rotate
-from notifications.models import DigestPolicy, NotificationPreference
+from notifications.models import CalendarFeed, DigestPolicy, NotificationPreference
 from notifications.reminders import reminders_plan
 from projects import roles
 from projects.models import CoreProject, Milestone
@@ -22,6 +23,7 @@ from tests.factories import (
     ProgressUpdateFactory,
     TaskFactory,
     UserFactory,
+    user_with_role,
 )
 from tracker.dates import SEOUL
 
@@ -69,6 +71,29 @@ def test_every_changelist_add_change_and_history_page_answers_200_for_a_superuse
         assert admin_client.get(admin_url(model, "history", obj.pk)).status_code == 200, model
 
 
+def test_the_admin_role_sees_every_registered_admin_page_meant_for_it(client, one_of_everything, rf):
+    """관리자 (not a superuser) opens every registered model's list, add and change pages: the digest policy, the
+    calendar feeds and the login-lockout pages included (issue 14: they answered 403)."""
+    manager_of_admin = user_with_role(roles.ADMIN, is_staff=True)
+    client.force_login(manager_of_admin)
+    request = rf.get("/")
+    request.user = manager_of_admin
+    assert client.get(reverse("admin:index")).status_code == 200
+    for model, model_admin in admin.site._registry.items():
+        assert model_admin.has_view_permission(request), model
+        assert client.get(admin_url(model, "changelist")).status_code == 200, model
+        if model_admin.has_add_permission(request):
+            assert client.get(admin_url(model, "add")).status_code == 200, model
+        obj = model.objects.first()
+        assert obj is not None, f"no {model.__name__} to open"
+        assert client.get(admin_url(model, "change", obj.pk)).status_code == 200, model
+    # What they are there for: unlock a colleague, change the digest's hour, revoke a leaked calendar address.
+    for model in (AccessAttempt, DigestPolicy, CalendarFeed):
+        assert admin.site._registry[model].has_change_permission(request) or admin.site._registry[
+            model
+        ].has_delete_permission(request), model
+
+
 def test_milestone_changelist_filters_answer_200(admin_client, one_of_everything):
     url = admin_url(Milestone, "changelist")
     for query in ["due=overdue", "due=30", "status=planned", "kind=agreement", "source=sample", "q=마일스톤"]:
@@ -80,7 +105,7 @@ def test_autocomplete_finds_users_and_organizations(admin_client, owner):
     url = reverse("admin:autocomplete")
     common = {"app_label": "projects", "model_name": "coreproject"}
     users = admin_client.get(url, {**common, "field_name": "managers", "term": "own"}).json()
-    assert [row["text"] for row in users["results"]] == ["owner"]
+    assert [row["text"] for row in users["results"]] == ["김담당 (해양정책과)"]
     organizations = admin_client.get(url, {**common, "field_name": "partners", "term": "항만"}).json()
     assert [row["text"] for row in organizations["results"]] == ["부산항만공사"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections import Counter
 
 import pytest
 import time_machine
@@ -14,10 +15,14 @@ from django.db import transaction
 from django.db.models import Count, Sum
 from django.test import RequestFactory
 
+from notifications.digest import Scope, digest_build
 from projects import roles
 from projects.models import SAMPLE_PREFIX, CoreProject, Milestone, Plan, ProgressUpdate, Strategy, Task
 from projects.money import eok_to_won
-from tracker.dates import SEOUL
+from projects.trends import figures_by_week, figures_total, week_end_moment
+from tracker.dates import SEOUL, week_start
+
+WEEK = dt.timedelta(days=7)
 
 pytestmark = pytest.mark.django_db
 
@@ -171,6 +176,47 @@ class TestTheDemoPortfolio:
         assert not any(password in again for password in passwords)
         assert "demo_" not in again
         assert "바꾼 것이 없습니다" in again
+
+    def test_the_last_twelve_digests_tell_a_consistent_non_zero_story(self, demo_output):
+        """Each past week, rebuilt from the backdated history, against a count in plain Python over the history."""
+        plan = Plan.objects.get(code=PLAN_CODE)
+        last = week_start(TODAY) - dt.timedelta(days=7)
+        weeks = [last - dt.timedelta(weeks=n) for n in range(12)]
+        by_week = figures_by_week(plan=plan, weeks=weeks)
+        project_history = list(CoreProject.history.order_by("history_date", "history_id").values())
+        milestone_history = list(Milestone.history.order_by("history_date", "history_id").values())
+        for week in weeks:
+            moment = week_end_moment(week)
+            projects = _as_of_in_python(project_history, moment)
+            milestones = [
+                m for m in _as_of_in_python(milestone_history, moment).values() if m["project_id"] in projects
+            ]
+            figures = figures_total(by_week[week].values())
+            assert figures.projects == len(projects) == 67, week  # the plan's own four were loaded today
+            assert figures.rag == dict(Counter(p["rag_status"] for p in projects.values())), week
+            funding = [m for m in milestones if m["kind"] in Milestone.FUNDING_KINDS]
+            secured = sum(m["amount_secured"] or 0 for m in funding if m["status"] == "achieved")
+            requested = sum(m["amount_requested"] or 0 for m in funding if m["status"] != "cancelled")
+            overdue = [m for m in milestones if m["status"] in Milestone.OPEN_STATUSES and m["due_date"] < week + WEEK]
+            assert (figures.secured, figures.requested, figures.overdue) == (secured, requested, len(overdue)), week
+            assert 0 < secured < requested, week
+            digest = digest_build(plan=plan, scope=Scope("plan"), week_start=week)
+            noted = ProgressUpdate.objects.filter(week_start=week).count()
+            assert 0 < len(digest.missing_notes) < 67 - 40 and noted + len(digest.missing_notes) == 67, week
+            assert digest.flagged_notes and len(digest.flagged_notes) < noted, week
+        assert sum(figures_total(by_week[w].values()).achieved_in_week for w in weeks) > 20
+        assert len({tuple(sorted(figures_total(by_week[w].values()).rag.items())) for w in weeks}) > 3  # it moves
+        assert Milestone.history.filter(history_change_reason="관계 부처 일정 조정").exists()  # slips with a reason
+        assert ProgressUpdate.objects.filter(week_start__gte=week_start(TODAY)).count() == 0
+
+
+def _as_of_in_python(records: list[dict], moment: dt.datetime) -> dict[int, dict]:
+    """Each row's newest history record by ``moment``, unless that record is its deletion."""
+    state = {}
+    for record in records:
+        if record["history_date"] <= moment:
+            state[record["id"]] = record
+    return {pk: record for pk, record in state.items() if record["history_type"] != "-"}
 
 
 def test_seed_demo_without_the_plan_asks_for_load_seeds():

@@ -79,8 +79,9 @@ def test_a_refused_move_re_displays_with_a_korean_message_and_changes_nothing(cl
     milestone.refresh_from_db()
     url = reverse("projects:milestone_action", args=[milestone.pk, "start"])
     response = login(client, owner).post(url, {"version": milestone.version})
-    assert response.status_code == 400
-    assert "'제출 완료'에서 '진행 중'(으)로 바꿀 수 없습니다." in html.unescape(response.content.decode())
+    assert response.status_code == 302  # a one-click button: the refusal is shown in the milestone's row
+    page = html.unescape(client.get(response["Location"]).content.decode())
+    assert re.search(r'role="alert"[^>]*>\s*<p>\'제출 완료\'에서 \'진행 중\'\(으\)로 바꿀 수 없습니다.', page)
     assert Milestone.objects.get(pk=milestone.pk).status == "submitted"
 
 
@@ -88,7 +89,7 @@ def test_cancelling_needs_a_reason(client, owner, milestone):
     url = reverse("projects:milestone_action", args=[milestone.pk, "cancel"])
     response = login(client, owner).post(url, {"version": milestone.version, "reason": ""})
     assert response.status_code == 400
-    assert re.search(r'id="id_reason_errors"[^>]*>.*필수 항목입니다', response.content.decode(), re.S)
+    assert re.search(r'id="id_reason_errors"[^>]*>.*취소 사유를 입력하세요', response.content.decode(), re.S)
     assert Milestone.objects.get(pk=milestone.pk).status == "planned"
 
 
@@ -110,7 +111,7 @@ def test_moving_a_date_keeps_the_reason_in_the_history_shown_on_the_page(client,
     url = reverse("projects:milestone_action", args=[milestone.pk, "reschedule"])
     login(client, owner).post(url, {"version": milestone.version, "due_date": "2026-12-20", "reason": "부처 일정 연기"})
     [entry] = [entry for entry in project_history(project=milestone.project) if entry.reason]
-    assert entry.reason == "부처 일정 연기" and entry.who == owner.username
+    assert entry.reason == "부처 일정 연기" and entry.who == "김담당 (해양정책과)"
     assert [(c.label, c.before, c.after) for c in entry.changes] == [("기한", "2026-12-02", "2026-12-20")]
     page = client.get(reverse("projects:project", args=[milestone.project_id])).content.decode()
     assert "부처 일정 연기" in page and "2026-12-20" in page

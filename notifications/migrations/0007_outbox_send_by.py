@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("notifications", "0005_calendar_feed_issued_at"),
+        ("notifications", "0006_outbox_attachment"),
     ]
 
     operations = [
