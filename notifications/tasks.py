@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import smtplib
+
 from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError, transaction
@@ -11,6 +13,7 @@ from notifications.digest import digests_plan
 from notifications.models import OutboxMessage
 from notifications.outbox import outbox_dispatch
 from notifications.reminders import reminders_plan
+from tracker.accounts import password_reset_send
 
 # Only errors a retry can fix (the database briefly unavailable); SMTP retries live in the outbox rows.
 RETRYABLE = (OperationalError,)
@@ -57,3 +60,18 @@ def plan_digests() -> int:
     if written:
         transaction.on_commit(dispatch_outbox.delay)
     return len(written)
+
+
+# Only errors a retry can fix: the database or the mail server briefly unreachable.
+MAIL_RETRYABLE = (
+    OperationalError,
+    smtplib.SMTPServerDisconnected,
+    smtplib.SMTPConnectError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+@shared_task(autoretry_for=MAIL_RETRYABLE, max_retries=3, default_retry_delay=10, time_limit=60, soft_time_limit=50)
+def send_password_reset(email: str) -> int:
+    return password_reset_send(email=email)

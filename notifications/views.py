@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django import forms
 from django.conf import settings
@@ -72,6 +73,15 @@ def milestone_submit(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "notifications/milestone_submit.html", context)
 
 
+def _link_user(payload: dict):
+    """The person a preferences or unsubscribe link was made for; a deactivated account's links stop working
+    (and show nothing of the account: no name, no address)."""
+    user = get_user_model().objects.filter(pk=payload.get("u"), is_active=True).first()
+    if user is None:
+        raise PermissionDenied(_("더 이상 쓸 수 없는 링크입니다."))
+    return user
+
+
 class PreferenceForm(forms.ModelForm):
     class Meta:
         model = NotificationPreference
@@ -83,8 +93,9 @@ class PreferenceForm(forms.ModelForm):
 @require_http_methods(["GET", "POST"])
 def my_settings(request: HttpRequest) -> HttpResponse:
     """내 설정, from the menu: who I am, which e-mails I get, my calendar address, my language."""
-    preference, _created = NotificationPreference.objects.get_or_create(
-        user=request.user, defaults={"language": request.LANGUAGE_CODE}
+    # Saved only when the person saves the form: opening a page writes nothing.
+    preference = NotificationPreference.objects.filter(user=request.user).first() or NotificationPreference(
+        user=request.user, language=request.LANGUAGE_CODE
     )
     form = PreferenceForm(request.POST or None, instance=preference)
     if request.method == "POST" and form.is_valid():
@@ -117,7 +128,7 @@ def my_settings(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def preferences(request: HttpRequest, token: str) -> HttpResponse:
     payload = _payload("preferences", token, links.PREFERENCES_LINK_MAX_AGE)
-    user = get_object_or_404(get_user_model(), pk=payload["u"])
+    user = _link_user(payload)
     preference, _created = NotificationPreference.objects.get_or_create(user=user)
     form = PreferenceForm(request.POST or None, instance=preference)
     saved = request.method == "POST" and form.is_valid()
@@ -130,7 +141,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     payload = _payload("unsubscribe", token, links.PREFERENCES_LINK_MAX_AGE)
-    user = get_object_or_404(get_user_model(), pk=payload["u"])
+    user = _link_user(payload)
     kind = payload["k"]
     field = {"reminders": "reminders", "digest": "digest"}.get(kind)
     if field is None:
@@ -147,8 +158,9 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _feed_user(token: str):
+    """The feed's owner, while they are active and still hold a role that reads the portfolio."""
     feed = CalendarFeed.objects.select_related("user").filter(token=token, user__is_active=True).first()
-    if feed is None:
+    if feed is None or not can_read_portfolio(feed.user):
         raise Http404
     return feed.user
 
@@ -167,9 +179,7 @@ def my_calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def strategy_calendar_feed(request: HttpRequest, token: str, pk: int) -> HttpResponse:
-    user = _feed_user(token)
-    if not can_read_portfolio(user):
-        raise Http404
+    _feed_user(token)
     strategy = get_object_or_404(Strategy, pk=pk)
     return _ics(
         feeds.calendar_build(name=str(strategy), milestones=feeds.milestones_for_strategy(strategy)),
@@ -229,6 +239,10 @@ def _digest_for(request: HttpRequest, week: str | None) -> tuple[digest.Digest, 
 @login_required
 def digest_page(request: HttpRequest, week: str | None = None) -> HttpResponse:
     """The weekly digest as a page, rebuilt from the history for any past week, with an archive by ISO week."""
+    chosen = request.GET.get("week", "")
+    if week is None and re.fullmatch(r"\d{4}-W\d{2}", chosen):  # the archive's drop-down, sent as a form
+        ensure_can_read_portfolio(request.user)
+        return redirect("notifications:digest_week", chosen)
     built, weeks = _digest_for(request, week)
     # matplotlib's own SVG, never user input
     charts = [(trend, mark_safe(trend_svg(trend, compact=index > 0))) for index, trend in enumerate(built.trends)]

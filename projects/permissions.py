@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Permission
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from projects import roles
@@ -36,6 +36,17 @@ def managed_project_ids(user: User) -> set[int]:
     if not user.is_authenticated or not user.has_perm("projects.change_milestone"):
         return set()
     return set(CoreProject.managers.through.objects.filter(user_id=user.pk).values_list("coreproject_id", flat=True))
+
+
+def changeable_projects(user: User) -> QuerySet[CoreProject]:
+    """The projects this user may change, as a queryset: every one for an admin, a manager's own, else none."""
+    if not user.is_authenticated or not user.is_active:
+        return CoreProject.objects.none()
+    if is_portfolio_admin(user):
+        return CoreProject.objects.all()
+    if not user.has_perm("projects.change_milestone"):
+        return CoreProject.objects.none()
+    return CoreProject.objects.filter(managers=user)
 
 
 def can_change_project(user: User, project: CoreProject) -> bool:

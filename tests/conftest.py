@@ -8,6 +8,7 @@ when CI is set, so that CI always exercises the real services.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -129,3 +130,22 @@ def empty_cache() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(settings) -> None:
+    """Each test counts (rate limits) in a cache of its own, never in the Redis the suite may share."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": f"test-{uuid.uuid4()}"}
+    }
+
+
+@pytest.fixture
+def celery_eager() -> Iterator[None]:
+    """Tasks queued with .delay() run at once, in the test's process (errors propagate)."""
+    from tracker.celery import app
+
+    before = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = before

@@ -28,9 +28,11 @@ import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
 from notifications.models import OutboxMessage, ReminderPolicy
+from projects.models import Milestone
 from tests.conftest import require_service
 from tests.factories import CoreProjectFactory, MilestoneFactory, UserFactory
 from tests.smtp import SmtpServer, free_port
@@ -58,7 +60,11 @@ def people_with_due_milestones(people: int, *, due, per_person: int = 1, prefix:
     users = [UserFactory(username=f"{prefix}{n}", password=factory.Transformer.Force("!")) for n in range(people)]
     # Reminders follow access: owners who may change their project. (The role groups do not survive the flush
     # between these transactional tests; permissions do.)
-    may_change = Permission.objects.get(content_type__app_label="projects", codename="change_milestone")
+    may_change, _created = Permission.objects.get_or_create(  # a flush by another suite may have removed it
+        content_type=ContentType.objects.get_for_model(Milestone),
+        codename="change_milestone",
+        defaults={"name": "Can change milestone"},
+    )
     for user in users:
         user.user_permissions.add(may_change)
     project.managers.add(*users)
