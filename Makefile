@@ -21,6 +21,8 @@ $(VENV)/.installed: requirements.lock
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	touch $@
 
+# Links in e-mails and on the calendar page follow the port the web server listens on (unless SITE_URL is set).
+run: export SITE_URL ?= http://127.0.0.1:$(WEB_PORT)
 run: setup
 	bash scripts/install-system.sh
 	$(BIN)/python manage.py migrate --noinput
@@ -31,7 +33,7 @@ run: setup
 	@echo "  부산 성장전략 핵심사업 관리: http://127.0.0.1:$(WEB_PORT)/   (관리자 화면: http://127.0.0.1:$(WEB_PORT)/admin/)"
 	@echo "  웹 서버, Celery 워커, Celery beat를 시작합니다. Ctrl-C로 모두 멈춥니다."
 	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" WEB_PORT=$(WEB_PORT) $(BIN)/honcho start -f Procfile
+	PATH="$(CURDIR)/$(BIN):$$PATH" WEB_PORT=$(WEB_PORT) SITE_URL="$(SITE_URL)" $(BIN)/honcho start -f Procfile
 
 # With CI set, the suite runs twice: against PostgreSQL and Redis on loopback, then on the SQLite default.
 test: setup

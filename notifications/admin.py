@@ -75,6 +75,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     raw_id_fields = ["recipient"]
     show_full_result_count = False
     actions = ["resend"]
+    exclude = ["body_html"]  # shown rendered (body_html_shown), never as an editable field
     readonly_fields = [
         "key",
         "kind",
@@ -82,7 +83,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         "to_email",
         "subject",
         "body_text",
-        "body_html",
+        "body_html_shown",
         "preview",
         "headers",
         "message_id",
@@ -101,6 +102,20 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    @admin.display(description=_("HTML 본문"))
+    def body_html_shown(self, message: OutboxMessage) -> str:
+        """The HTML part as the recipient sees it (in a sandboxed frame: no scripts, no forms), source on request."""
+        if not message.body_html:
+            return "-"
+        return format_html(
+            '<iframe class="email-preview" sandbox="" srcdoc="{}" title="{}" width="720" height="480"></iframe>'
+            "<details><summary>{}</summary><pre>{}</pre></details>",
+            message.body_html,
+            _("보낸 HTML 메일 미리보기"),
+            _("HTML 소스 보기"),
+            message.body_html,
+        )
 
     @admin.display(description=_("미리보기 (지금 보낸다면)"))
     def preview(self, message: OutboxMessage) -> str:

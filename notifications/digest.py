@@ -20,6 +20,7 @@ from django_tables2.export import TableExport
 
 from notifications.emails import absolute_url, new_message_id, outbox_message_fill
 from notifications.models import DigestPolicy, NotificationPreference, OutboxAttachment, OutboxMessage
+from people.names import person_label, person_name
 from projects import roles
 from projects.models import CoreProject, Milestone, Plan, ProgressUpdate, Strategy
 from projects.selectors import projects_with_deadlines
@@ -226,14 +227,14 @@ def _changes(plan: Plan, scope: Scope, week_start: dt.date) -> tuple[list[Change
     )
     changed = [
         r
-        for r in records.select_related("history_user", "project").order_by("-history_date")
+        for r in records.select_related("history_user__profile", "project").order_by("-history_date")
         if r.status != r.status_before or r.due_date != r.due_before
     ]
     labels = dict(Milestone.Status.choices)
     changes = [
         Change(
             when=r.history_date,
-            who=(r.history_user.get_full_name() or r.history_user.username) if r.history_user else "-",
+            who=person_label(r.history_user) if r.history_user else "-",
             project=r.project,
             milestone_id=r.id,
             title=r.title,
@@ -272,7 +273,7 @@ def _flagged_notes(plan: Plan, scope: Scope, week_start: dt.date, moment: dt.dat
             week_start=week_start,
             rag_status__in=[CoreProject.RagStatus.AT_RISK, CoreProject.RagStatus.DELAYED],
         )
-        .select_related("project", "author")
+        .select_related("project", "author__profile")
         .order_by("-rag_status", "project__code")
     )
 
@@ -301,7 +302,7 @@ def digest_build(*, plan: Plan, scope: Scope, week_start: dt.date) -> Digest:
         scope_label = str(strategies[0])
     elif scope.kind == "mine":
         user = get_user_model().objects.filter(pk=scope.user_id).first()
-        scope_label = f"{user.get_full_name() or user.username} 담당 사업" if user else plan.name
+        scope_label = f"{person_name(user)} 담당 사업" if user else plan.name
     return Digest(
         plan=plan,
         scope=scope,

@@ -127,7 +127,7 @@ def _claim_batch(*, now: dt.datetime, size: int) -> list[OutboxMessage]:
 def _claimed(token: uuid.UUID) -> list[OutboxMessage]:
     return list(
         OutboxMessage.objects.filter(status=OutboxMessage.Status.SENDING, claim_token=token)
-        .select_related("recipient__notification_preference")
+        .select_related("recipient__notification_preference", "recipient__profile")
         .order_by("not_before", "pk")
     )
 

@@ -36,7 +36,7 @@ def messages_cancel_empty(*, message_ids: set[int], status: str) -> int:
 
 
 def _with_pending_reminders(messages: QuerySet[OutboxMessage]) -> QuerySet[OutboxMessage]:
-    return messages.select_related("recipient__notification_preference").prefetch_related(
+    return messages.select_related("recipient__notification_preference", "recipient__profile").prefetch_related(
         Prefetch(
             "reminders",
             queryset=Reminder.objects.filter(Reminder.still_applies_q(), status=Reminder.Status.PENDING).select_related(

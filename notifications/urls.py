@@ -11,6 +11,7 @@ urlpatterns = [
     path("preferences/<str:token>/", views.preferences, name="preferences"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("calendar/", views.calendar_settings, name="calendar"),
+    path("settings/", views.my_settings, name="settings"),
     path("digest/", views.digest_page, name="digest"),
     path("digest/<str:week>/", views.digest_page, name="digest_week"),
     path("digest/<str:week>.pdf", views.digest_pdf_download, name="digest_pdf"),

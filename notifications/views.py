@@ -12,15 +12,17 @@ from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from notifications import digest, feeds, links
+from notifications.emails import absolute_url
 from notifications.models import CalendarFeed, NotificationPreference
 from projects import services
 from projects.charts import trend_svg
@@ -74,6 +76,42 @@ class PreferenceForm(forms.ModelForm):
     class Meta:
         model = NotificationPreference
         fields = ["reminders", "digest", "digest_whole_plan", "digest_my_projects", "language"]
+        labels = {"language": gettext_lazy("언어 (화면과 메일)")}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def my_settings(request: HttpRequest) -> HttpResponse:
+    """내 설정, from the menu: who I am, which e-mails I get, my calendar address, my language."""
+    preference, _created = NotificationPreference.objects.get_or_create(
+        user=request.user, defaults={"language": request.LANGUAGE_CODE}
+    )
+    form = PreferenceForm(request.POST or None, instance=preference)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        language = form.cleaned_data["language"]
+        with translation.override(language):
+            messages.success(request, _("설정을 저장했습니다."))
+        response = redirect("notifications:settings")
+        # The same choice for the screens as for the e-mails (the language switch sets this cookie too).
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        )
+        return response
+    calendar_url = ""
+    if can_read_portfolio(request.user):
+        feed = feeds.calendar_feed_for(user=request.user)
+        calendar_url = absolute_url(reverse("notifications:my_calendar", args=[feed.token]))
+    return render(
+        request,
+        "notifications/my_settings.html",
+        {"form": form, "profile": getattr(request.user, "profile", None), "calendar_url": calendar_url},
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -26,7 +26,7 @@ from projects.models import (
     Task,
 )
 from projects.money import format_eok
-from projects.services import milestone_validate_status_move
+from projects.services import milestone_validate_reason, milestone_validate_reopen, milestone_validate_status_move
 from projects.spreadsheets.admin import PortfolioImportExportMixin
 from projects.spreadsheets.columns import MILESTONES, CoreProjectResource, MilestoneResource
 from tracker.dates import seoul_today
@@ -74,20 +74,51 @@ class ProjectSampleDataFilter(SampleDataFilter):
 
 
 class MilestoneAdminForm(forms.ModelForm):
-    """The admin follows the same status rule as the workspace (services.milestone_validate_status_move)."""
+    """The admin follows the workspace's rules: the status rule (services.milestone_validate_status_move), a
+    reason for 미달성 and 취소, and reopening a final status only with a reason (services.milestone_validate_reopen)."""
+
+    reason = forms.CharField(
+        label=_("사유"),
+        max_length=300,
+        required=False,
+        help_text=_("미달성·취소로 바꾸거나 닫힌 마일스톤을 다시 열 때 반드시 적습니다. 변경 이력에 남습니다."),
+    )
+    request_user = None  # set by MilestoneAdmin.get_form
 
     class Meta:
         model = Milestone
         fields = ["project", *Milestone.EDITABLE_FIELDS, "status", "completed_on"]
 
-    def clean_status(self) -> str:
-        status = self.cleaned_data["status"]
-        if self.instance.pk:
-            try:
-                milestone_validate_status_move(self.instance.status, status)
-            except ValidationError as error:
-                raise ValidationError(error.message_dict["status"]) from error
-        return status
+    def clean(self):
+        cleaned = super().clean()
+        if "status" not in self.fields or "status" not in cleaned:
+            return cleaned
+        status, reason = cleaned["status"], cleaned.get("reason", "")
+        before = self.instance.status if self.instance.pk else Milestone.Status.PLANNED
+        self.reopening = bool(self.instance.pk) and before in Milestone.CLOSED_STATUSES and status != before
+        try:
+            if self.reopening:
+                if status not in Milestone.OPEN_STATUSES:
+                    raise ValidationError(
+                        {"status": _("닫힌 마일스톤은 먼저 다시 열어야(예정·진행 중·제출 완료) 합니다.")}
+                    )
+                milestone_validate_reopen(self.request_user, self.instance, reason)
+            else:
+                milestone_validate_status_move(before, status)
+                if status != before or not self.instance.pk:
+                    milestone_validate_reason(status, reason)
+        except PermissionDenied as error:
+            raise ValidationError(str(error)) from error
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                self.add_error(field if field in self.fields else None, errors)
+        return cleaned
+
+    def change_reason(self) -> str:
+        reason = self.cleaned_data.get("reason", "").strip()
+        if getattr(self, "reopening", False):
+            return str(_("다시 열기: %(reason)s")) % {"reason": reason}
+        return reason
 
 
 class TaskInline(admin.TabularInline):
@@ -153,9 +184,12 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 class MilestoneInline(admin.TabularInline):
+    """Status and completion are changed on the milestone's own page, which asks for the reason they need."""
+
     model = Milestone
     form = MilestoneAdminForm
     extra = 0
+    readonly_fields = ["status", "completed_on"]
     fields = [
         "kind",
         "title",
@@ -238,14 +272,22 @@ class MilestoneAdmin(PortfolioImportExportMixin, SimpleHistoryAdmin):
         "amount_secured_eok",
         "owner",
     ]
-    list_select_related = ["project", "owner"]
+    list_select_related = ["project", "owner__profile"]
     list_filter = [DueDateFilter, "status", "kind", "project__task__strategy", ProjectSampleDataFilter]
-    search_fields = ["title", "responsible_agency", "project__code", "project__name", "owner__username"]
+    search_fields = ["title", "responsible_agency", "project__code", "project__name", "owner__profile__name"]
     autocomplete_fields = ["project", "owner"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["closed_at", "created_at", "updated_at"]
     show_full_result_count = False
     list_per_page = 50
     ordering = ["due_date", "id"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"request_user": request.user})
+
+    def save_model(self, request, obj, form, change):
+        obj._change_reason = form.change_reason()
+        super().save_model(request, obj, form, change)
 
     @admin.display(description=_("사업코드"), ordering="project__code")
     def project_code(self, milestone: Milestone) -> str:

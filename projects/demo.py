@@ -17,6 +17,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from people.models import Profile
+from people.services import profile_save
 from projects import roles
 from projects.models import (
     SAMPLE_PREFIX,
@@ -168,10 +170,11 @@ MILESTONE_TITLES = {
 }
 
 DEMO_USERS = [
-    ("demo_admin", roles.ADMIN, "예시 관리자"),
-    ("demo_tf_head", roles.TF_HEAD, "예시 TF 단장"),
-    ("demo_pm", roles.PROJECT_MANAGER, "예시 사업 담당자"),
-    ("demo_viewer", roles.VIEWER, "예시 열람자"),
+    # login name, role, 성명, 직위, 부서 (sample people are marked like sample projects)
+    ("demo_admin", roles.ADMIN, "예시 관리자", "주무관", f"{SAMPLE_PREFIX} 미래전략기획과"),
+    ("demo_tf_head", roles.TF_HEAD, "예시 TF 단장", "단장", f"{SAMPLE_PREFIX} 성장전략 TF"),
+    ("demo_pm", roles.PROJECT_MANAGER, "예시 사업 담당자", "주무관", f"{SAMPLE_PREFIX} 해양정책과"),
+    ("demo_viewer", roles.VIEWER, "예시 열람자", "사무관", f"{SAMPLE_PREFIX} 기획예산과"),
 ]
 
 
@@ -195,8 +198,11 @@ def demo_users_ensure() -> dict[str, str]:
     """One sample user per role; returns the generated passwords of the users created now (shown once)."""
     User = get_user_model()
     passwords = {}
-    for username, role, full_name in DEMO_USERS:
-        if User.objects.filter(username=username).exists():
+    for username, role, full_name, position, department in DEMO_USERS:
+        existing = User.objects.filter(username=username).first()
+        if existing is not None:
+            if not Profile.objects.filter(user=existing).exists():
+                profile_save(user=existing, name=full_name, position=position, department=department)
             continue
         password = secrets.token_urlsafe(12)
         user = User.objects.create_user(
@@ -207,6 +213,7 @@ def demo_users_ensure() -> dict[str, str]:
             is_staff=role == roles.ADMIN,
         )
         user.groups.add(Group.objects.get(name=role))
+        profile_save(user=user, name=full_name, position=position, department=department)
         passwords[username] = password
     return passwords
 

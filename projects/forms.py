@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from projects.form_fields import EokField
-from projects.models import CoreProject, Milestone, ProgressUpdate
+from projects.models import NOTE_MAX_LENGTH, CoreProject, Milestone, ProgressUpdate
 
 
 class VersionedForm(forms.Form):
@@ -21,7 +21,10 @@ class MilestoneForm(forms.ModelForm):
     class Meta:
         model = Milestone
         fields = Milestone.EDITABLE_FIELDS
-        widgets = {"due_date": forms.DateInput(attrs={"type": "date"}), "notes": forms.Textarea(attrs={"rows": 3})}
+        widgets = {
+            "due_date": forms.DateInput(attrs={"type": "date"}),
+            "notes": forms.Textarea(attrs={"rows": 3, "maxlength": NOTE_MAX_LENGTH}),
+        }
 
     def __init__(self, *args, project, **kwargs):
         super().__init__(*args, **kwargs)
@@ -46,16 +49,37 @@ class AchieveForm(VersionedForm):
     amount_secured = EokField(label=_("확보액 (억원)"), required=False)
 
 
-class ReasonForm(VersionedForm):
-    reason = forms.CharField(label=_("사유"), max_length=300, required=False)
+class MissForm(VersionedForm):
+    reason = forms.CharField(
+        label=_("미달성 사유"),
+        max_length=300,
+        help_text=_("예: 공모 탈락, 예산 미반영. 변경 이력에 남습니다."),
+        error_messages={"required": _("미달성 사유를 입력하세요.")},
+    )
 
 
 class CancelForm(VersionedForm):
-    reason = forms.CharField(label=_("취소 사유"), max_length=300)
+    reason = forms.CharField(
+        label=_("취소 사유"),
+        max_length=300,
+        help_text=_("예: 사업 재편으로 불필요. 변경 이력에 남습니다."),
+        error_messages={"required": _("취소 사유를 입력하세요.")},
+    )
+
+
+class ReopenForm(VersionedForm):
+    reason = forms.CharField(
+        label=_("다시 여는 사유"),
+        max_length=300,
+        help_text=_("예: 잘못 눌러 미달성으로 표시함. 변경 이력에 남습니다."),
+        error_messages={"required": _("다시 여는 사유를 입력하세요.")},
+    )
 
 
 class RescheduleForm(VersionedForm):
-    due_date = forms.DateField(label=_("새 기한"), widget=forms.DateInput(attrs={"type": "date"}))
+    due_date = forms.DateField(
+        label=_("새 기한"), widget=forms.DateInput(attrs={"type": "date"}), input_formats=["%Y-%m-%d"]
+    )
     reason = forms.CharField(label=_("변경 사유"), max_length=300)
 
 

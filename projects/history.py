@@ -16,10 +16,21 @@ from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from people.names import person_label
 from projects.models import CoreProject, Milestone, MoneyField, ProgressUpdate
 from projects.money import format_eok
 
-HIDDEN_HISTORY_FIELDS = {"id", "created_at", "updated_at", "plan", "is_sample", "project", "version", "week_start"}
+HIDDEN_HISTORY_FIELDS = {
+    "id",
+    "created_at",
+    "updated_at",
+    "plan",
+    "is_sample",
+    "project",
+    "version",
+    "week_start",
+    "closed_at",
+}
 
 
 @dataclass
@@ -84,8 +95,9 @@ class HistorySource:
             .values("history_id")[:1]
         )
         prefetch = [f"{accessor}__{target}" for accessor, target, _label in self.many]
+        prefetch += [f"{accessor}__user__profile" for accessor, target, _label in self.many if target == "user"]
         newest = list(
-            self.records.select_related("history_user", *self.related)
+            self.records.select_related("history_user__profile", *self.related)
             .prefetch_related(*prefetch)
             .annotate(previous_history_id=Subquery(previous_id))
             .order_by("-history_date", "-history_id")[:limit]
@@ -147,20 +159,20 @@ def project_history(*, project: CoreProject, limit: int = 30) -> list[HistoryEnt
         HistorySource(
             Milestone,
             Milestone.history.filter(project_id=project.pk),
-            related=["owner"],
+            related=["owner__profile"],
             subject=lambda record: record.title,
         ),
         HistorySource(
             ProgressUpdate,
             ProgressUpdate.history.filter(project_id=project.pk),
-            related=["author"],
+            related=["author__profile"],
             subject=lambda record: _("주간 보고 %(week)s") % {"week": f"{record.week_start:%G-W%V}"},
         ),
     ]
     entries = [
         HistoryEntry(
             when=record.history_date,
-            who=str(record.history_user) if record.history_user else _("시스템"),
+            who=person_label(record.history_user) if record.history_user else _("시스템"),
             subject=source.subject(record),
             action=str(ACTIONS.get(record.history_type, record.history_type)),
             reason=record.history_change_reason or "",
@@ -175,8 +187,8 @@ def project_history(*, project: CoreProject, limit: int = 30) -> list[HistoryEnt
 
 def milestone_changes_since(*, milestone: Milestone, version: int) -> list[FieldChange]:
     """What others saved on a milestone since the person saw ``version``: field, then-value, current value."""
-    seen = milestone.history.filter(version=version).select_related("owner").order_by("-history_id").first()
-    current = Milestone.objects.select_related("owner").get(pk=milestone.pk)
+    seen = milestone.history.filter(version=version).select_related("owner__profile").order_by("-history_id").first()
+    current = Milestone.objects.select_related("owner__profile").get(pk=milestone.pk)
     changes = []
     for model_field in _tracked_fields(Milestone):
         before = _display(model_field, seen) if seen is not None else "?"
@@ -184,3 +196,11 @@ def milestone_changes_since(*, milestone: Milestone, version: int) -> list[Field
         if before != after:
             changes.append(FieldChange(str(model_field.verbose_name), before, after))
     return changes
+
+
+def milestone_last_change(*, milestone: Milestone) -> tuple[str, dt.datetime | None]:
+    """Who saved the milestone last, and when (for the row that tells a person someone else changed it)."""
+    record = milestone.history.select_related("history_user__profile").order_by("-history_id").first()
+    if record is None:
+        return "", None
+    return (person_label(record.history_user) if record.history_user else _("시스템")), record.history_date

@@ -9,15 +9,22 @@ import datetime as dt
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from projects.form_fields import EokField, SupportNeedsField
+from tracker.dates import seoul_today
 
 SAMPLE_PREFIX = "[예시]"
+NOTE_MAX_LENGTH = 2000  # a milestone's note: a few paragraphs, not a pasted report
+# A plan's milestones fall between the year before it was adopted and five years after its last project ends.
+PLAN_YEARS_BEFORE = 1
+PLAN_YEARS_AFTER = 5
 
 
 class MoneyField(models.PositiveBigIntegerField):
@@ -28,8 +35,8 @@ class MoneyField(models.PositiveBigIntegerField):
         super().__init__(*args, **kwargs)
 
     def formfield(self, **kwargs):
-        kwargs.pop("help_text", None)
-        return super().formfield(**{"form_class": EokField, **kwargs})
+        # The model's help text speaks of won (how it is stored); a form speaks of 억원 (how it is typed).
+        return super().formfield(**{"form_class": EokField, **kwargs, "help_text": ""})
 
 
 class SupportNeedsJSONField(models.JSONField):
@@ -60,6 +67,14 @@ class Plan(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def date_window(self) -> tuple[dt.date, dt.date]:
+        """The dates a milestone of this plan may carry: 1 Jan of the year before adoption to 31 Dec five years
+        after the latest project end year (or the adoption year, if later)."""
+        first_year = (self.adopted_on or seoul_today()).year
+        last_end = self.projects.aggregate(last=models.Max("end_year"))["last"] if self.pk else None
+        last_year = max(first_year, last_end or first_year)
+        return dt.date(first_year - PLAN_YEARS_BEFORE, 1, 1), dt.date(last_year + PLAN_YEARS_AFTER, 12, 31)
 
 
 class Strategy(models.Model):
@@ -280,6 +295,21 @@ class CoreProject(models.Model):
     def strategy(self) -> Strategy:
         return self.task.strategy
 
+    def period_display(self) -> str:
+        """사업 기간 as people write it: '2026~2030년', '2026년부터', '2030년까지', or '미정'."""
+        start, end = self.start_year, self.end_year
+        if start and end:
+            return (
+                _("%(start)s~%(end)s년") % {"start": start, "end": end}
+                if start != end
+                else _("%(year)s년") % {"year": start}
+            )
+        if start:
+            return _("%(year)s년부터 (종료 미정)") % {"year": start}
+        if end:
+            return _("%(year)s년까지 (시작 미정)") % {"year": end}
+        return _("미정")
+
     def support_needs_display(self) -> list[str]:
         labels = dict(self.Support.choices)
         return [str(labels.get(value, value)) for value in self.support_needs]
@@ -353,7 +383,19 @@ class Milestone(models.Model):
         related_name="owned_milestones",
         verbose_name=_("담당자"),
     )
-    notes = models.TextField(_("비고"), blank=True)
+    notes = models.TextField(
+        _("비고"),
+        blank=True,
+        max_length=NOTE_MAX_LENGTH,
+        validators=[MaxLengthValidator(NOTE_MAX_LENGTH)],
+    )
+    closed_at = models.DateTimeField(
+        _("종료 시각"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("달성·미달성·취소로 바뀐 시각. 다시 열 수 있는 기한(7일)을 여기서 잽니다."),
+    )
     version = models.PositiveIntegerField(
         _("버전"),
         default=1,
@@ -395,14 +437,43 @@ class Milestone(models.Model):
 
     def save(self, *args, **kwargs):
         """Every save of an existing milestone bumps its version, so a stale form cannot overwrite it."""
+        self._stamp_closed_at()
         if not self._state.adding:
             self.version += 1
             if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at"}
+                kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at", "closed_at"}
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return self.url_for(project_id=self.project_id, milestone_id=self.pk)
+
+    def _stamp_closed_at(self) -> None:
+        """Closing (from anywhere: workspace, admin, import) records when; reopening forgets it."""
+        if self.status in self.CLOSED_STATUSES:
+            if self.closed_at is None:
+                self.closed_at = timezone.now()
+        else:
+            self.closed_at = None
+
+    def clean(self) -> None:
+        """Dates inside the plan's window (docs/decisions.md); a completion date is never in the future."""
+        if not self.project_id:
+            return
+        plan = Plan.objects.filter(projects__pk=self.project_id).first()
+        if plan is None:
+            return
+        first, last = plan.date_window()
+        errors = {}
+        window = {"first": first.isoformat(), "last": last.isoformat()}
+        if self.due_date and not first <= self.due_date <= last:
+            errors["due_date"] = _("기한은 %(first)s부터 %(last)s 사이여야 합니다.") % window
+        if self.completed_on:
+            if self.completed_on > seoul_today():
+                errors["completed_on"] = _("달성일은 오늘보다 늦을 수 없습니다.")
+            elif self.completed_on < first:
+                errors["completed_on"] = _("달성일은 %(first)s 이후여야 합니다.") % window
+        if errors:
+            raise ValidationError(errors)
 
     @staticmethod
     def url_for(*, project_id: int, milestone_id: int) -> str:
@@ -554,6 +625,11 @@ class MilestoneTemplateStep(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def title_for_people(self) -> str:
+        """The title with its placeholders spelled out ('○○○○년 국비 신청', '(공모명) 신청 마감')."""
+        return self.title.replace("{year}", str(_("○○○○"))).replace("{name}", str(_("(공모명)")))
 
     def clean(self) -> None:
         if self.date_rule == self.DateRule.CALENDAR and self.month and self.day:

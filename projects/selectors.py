@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.db import models
-from django.db.models import Count, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from projects.models import CoreProject, Milestone, Plan, ProgressUpdate, Task
@@ -65,17 +66,20 @@ def my_projects(*, user, today: dt.date) -> models.QuerySet[CoreProject]:
 def project_for_page(*, pk: int) -> CoreProject:
     return (
         CoreProject.objects.select_related("task__strategy__plan", "lead_department")
-        .prefetch_related("managers", "partners")
+        .prefetch_related(
+            Prefetch("managers", queryset=get_user_model().objects.select_related("profile").order_by("profile__name")),
+            "partners",
+        )
         .get(pk=pk)
     )
 
 
 def project_milestones(*, project: CoreProject) -> models.QuerySet[Milestone]:
-    return project.milestones.select_related("owner").order_by("due_date", "pk")
+    return project.milestones.select_related("owner__profile").order_by("due_date", "pk")
 
 
 def project_notes(*, project: CoreProject, limit: int = 12) -> list[ProgressUpdate]:
-    return list(project.progress_updates.select_related("author").order_by("-week_start")[:limit])
+    return list(project.progress_updates.select_related("author__profile").order_by("-week_start")[:limit])
 
 
 # Portfolio dashboard ---------------------------------------------------------------------------------------

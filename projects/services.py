@@ -14,14 +14,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from projects.milestone_templates.rules import milestone_key, template_plan
 from projects.models import CoreProject, Milestone, MilestoneTemplate, Plan, ProgressUpdate, Strategy, Task
 from projects.money import eok_to_won
-from projects.permissions import ensure_can_change_project
+from projects.permissions import ensure_can_change_project, is_portfolio_admin
 from tracker.dates import seoul_today, week_start
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
@@ -105,6 +106,10 @@ def plan_load_seed(*, path: Path = PLAN_SEED_FILE) -> tuple[Plan, Counter]:
 MILESTONE_SEQUENCE = (Milestone.Status.PLANNED, Milestone.Status.IN_PROGRESS, Milestone.Status.SUBMITTED)
 # After creation a due date moves only through milestone_reschedule, which asks for a reason.
 MILESTONE_UPDATE_FIELDS = tuple(name for name in Milestone.EDITABLE_FIELDS if name != "due_date")
+# Final statuses that are bad news need a reason; achieving records a date instead.
+MILESTONE_STATUSES_NEEDING_REASON = (Milestone.Status.MISSED, Milestone.Status.CANCELLED)
+# How long a project manager may reopen a milestone they closed by mistake; admins may reopen any time.
+MILESTONE_REOPEN_DAYS = 7
 
 
 class MilestoneConflict(Exception):
@@ -134,6 +139,54 @@ def milestone_validate_status_move(current: str, new: str) -> None:
                 % {"current": Milestone.Status(current).label, "new": Milestone.Status(new).label}
             }
         )
+
+
+def milestone_validate_reason(status: str, reason: str) -> None:
+    """미달성 and 취소 are deliberate: each needs a reason, kept in the history."""
+    if status in MILESTONE_STATUSES_NEEDING_REASON and not reason.strip():
+        if status == Milestone.Status.CANCELLED:
+            raise ValidationError({"reason": _("취소 사유를 입력하세요.")})
+        raise ValidationError({"reason": _("미달성 사유를 입력하세요.")})
+
+
+def milestone_reopen_deadline(milestone: Milestone) -> dt.datetime | None:
+    """Until when the project's managers may reopen this closed milestone (None: it is open)."""
+    if milestone.is_open or milestone.closed_at is None:
+        return None
+    return milestone.closed_at + dt.timedelta(days=MILESTONE_REOPEN_DAYS)
+
+
+def milestone_can_reopen(user, milestone: Milestone, *, is_admin: bool | None = None) -> bool:
+    """Admins reopen any closed milestone; the project's managers within 7 days of its closing."""
+    if milestone.is_open:
+        return False
+    if is_admin is None:
+        is_admin = is_portfolio_admin(user)
+    if is_admin:
+        return True
+    deadline = milestone_reopen_deadline(milestone)
+    return deadline is not None and timezone.now() <= deadline
+
+
+def milestone_validate_reopen(user, milestone: Milestone, reason: str) -> Milestone.Status:
+    """The rule for reopening, shared by the workspace and the admin; returns the status to go back to."""
+    if milestone.is_open:
+        raise ValidationError({"status": _("이미 열려 있는 마일스톤입니다.")})
+    if not milestone_can_reopen(user, milestone):
+        raise PermissionDenied(
+            _("닫은 지 %(days)d일이 지난 마일스톤은 관리자만 다시 열 수 있습니다.") % {"days": MILESTONE_REOPEN_DAYS}
+        )
+    if not reason.strip():
+        raise ValidationError({"reason": _("다시 여는 사유를 입력하세요.")})
+    return milestone_status_before_closing(milestone)
+
+
+def milestone_status_before_closing(milestone: Milestone) -> Milestone.Status:
+    """The open status the milestone had before it was closed (예정 if it was created closed)."""
+    last_open = (
+        milestone.history.filter(status__in=Milestone.OPEN_STATUSES).order_by("-history_id").values("status").first()
+    )
+    return Milestone.Status(last_open["status"]) if last_open else Milestone.Status.PLANNED
 
 
 def _save_milestone(milestone: Milestone, *, user, reason: str = "") -> Milestone:
@@ -194,8 +247,7 @@ def milestone_set_status(
             {"status": _("이미 '%(current)s' 상태입니다.") % {"current": Milestone.Status(status).label}}
         )
     milestone_validate_status_move(milestone.status, status)
-    if status == Milestone.Status.CANCELLED and not reason.strip():
-        raise ValidationError({"reason": _("취소 사유를 입력하세요.")})
+    milestone_validate_reason(status, reason)
     milestone.status = status
     if status == Milestone.Status.ACHIEVED:
         milestone.completed_on = completed_on or seoul_today()
@@ -204,6 +256,15 @@ def milestone_set_status(
     else:
         milestone.completed_on = None
     return _save_milestone(milestone, user=user, reason=reason)
+
+
+@transaction.atomic
+def milestone_reopen(*, milestone_id: int, user, expected_version: int, reason: str) -> Milestone:
+    """Undo a wrong final status: back to the open status it had, with the reason in the history."""
+    milestone = _locked_milestone(milestone_id=milestone_id, user=user, expected_version=expected_version)
+    milestone.status = milestone_validate_reopen(user, milestone, reason)
+    milestone.completed_on = None
+    return _save_milestone(milestone, user=user, reason=_("다시 열기: %(reason)s") % {"reason": reason.strip()})
 
 
 @transaction.atomic

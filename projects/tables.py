@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import django_tables2 as tables
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from people.names import person_label
 from projects.models import CoreProject, Milestone
 from projects.money import format_eok, won_to_eok
+from projects.permissions import is_portfolio_admin
+from projects.templatetags.dates import short_date
 from tracker.dates import dday_label, seoul_today
 
 # Amounts and counts line up on the right, header and cells alike.
@@ -98,7 +102,11 @@ class MilestoneTable(tables.Table):
     amount_secured = tables.Column(verbose_name=_("확보액"), attrs=NUMERIC)
     owner = tables.Column(verbose_name=_("담당자"))
     actions = tables.TemplateColumn(
-        template_name="projects/_milestone_actions.html", verbose_name=_("처리"), orderable=False
+        template_name="projects/_milestone_actions.html",
+        verbose_name=_("처리"),
+        orderable=False,
+        # render_table hands the column the page's context, where the table has another name.
+        extra_context=lambda table: {"table": table},
     )
 
     class Meta:
@@ -118,12 +126,23 @@ class MilestoneTable(tables.Table):
         per_page = 100
         row_attrs = {"id": lambda record: f"milestone-{record.pk}", "data-status": lambda record: record.status}
 
-    def __init__(self, *args, can_change: bool = False, **kwargs):
+    def __init__(self, *args, can_change: bool = False, row_messages=None, user=None, **kwargs):
         if not can_change:
             kwargs.setdefault("exclude", ["actions"])
         super().__init__(*args, **kwargs)
         self.can_change = can_change
         self.today = seoul_today()
+        self.row_messages = row_messages or {}
+        self.reopenable: set[int] = set()
+        if can_change and user is not None:
+            from projects.services import milestone_can_reopen
+
+            is_admin = is_portfolio_admin(user)
+            self.reopenable = {
+                milestone.pk
+                for milestone in self.data.data
+                if not milestone.is_open and milestone_can_reopen(user, milestone, is_admin=is_admin)
+            }
 
     def render_due_date(self, value, record: Milestone) -> str:
         if record.is_open:
@@ -133,8 +152,14 @@ class MilestoneTable(tables.Table):
     def render_status(self, record: Milestone) -> str:
         text = record.get_status_display()
         if record.completed_on:
-            text = f"{text} ({record.completed_on:%m.%d})"
+            text = f"{text} ({short_date(record.completed_on, self.today)})"
         return format_html('<span class="status status-{}">{}</span>', record.status, text)
+
+    def render_owner(self, value) -> str:
+        return person_label(value)
+
+    def value_owner(self, value) -> str:
+        return person_label(value) if value else ""
 
     def render_amount_requested(self, value) -> str:
         return format_eok(value)
@@ -143,9 +168,16 @@ class MilestoneTable(tables.Table):
         return format_eok(value)
 
     def render_title(self, value, record: Milestone) -> str:
-        if not self.can_change:
-            return value
-        return format_html('<a href="{}">{}</a>', reverse("projects:milestone_edit", args=[record.pk]), value)
+        title = value
+        if self.can_change:
+            title = format_html('<a href="{}">{}</a>', reverse("projects:milestone_edit", args=[record.pk]), value)
+        notes = self.row_messages.get(record.pk)
+        if not notes:
+            return title
+        return format_html("{}{}", title, render_to_string("projects/_row_messages.html", {"row_messages": notes}))
+
+    def value_title(self, value) -> str:
+        return value
 
 
 def _eok_value(value):
@@ -160,6 +192,11 @@ class PortfolioProjectTable(ProjectDeadlineTable):
     lead_department = tables.Column(verbose_name=_("주관부서"), order_by="lead_department__name")
     budget_total = tables.Column(verbose_name=_("총사업비(억원)"), attrs=NUMERIC)
     budget_national = tables.Column(verbose_name=_("국비(억원)"), attrs=NUMERIC)
+    # Exports only: the screen shows the next milestone's date and title in one cell; a spreadsheet gets the
+    # title and a real date cell side by side.
+    next_milestone_date = tables.Column(
+        verbose_name=_("다음 마일스톤 기한"), accessor="next_milestone_due", visible=False, orderable=False
+    )
 
     class Meta(ProjectDeadlineTable.Meta):
         fields = ["code", "name", "strategy", "category", "lead_department", "rag_status", "budget_total"]
@@ -173,6 +210,7 @@ class PortfolioProjectTable(ProjectDeadlineTable):
             "budget_total",
             "budget_national",
             "next_milestone_due",
+            "next_milestone_date",
             "overdue_count",
             "upcoming_count",
             "last_note_week",
@@ -194,7 +232,10 @@ class PortfolioProjectTable(ProjectDeadlineTable):
     def value_rag_status(self, record: CoreProject) -> str:
         return record.get_rag_status_display()
 
-    def value_next_milestone_due(self, value, record: CoreProject):
+    def value_next_milestone_due(self, value, record: CoreProject) -> str:
+        return record.next_milestone_title or ""
+
+    def value_next_milestone_date(self, value):
         return value
 
     def value_last_note_week(self, value):

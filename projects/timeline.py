@@ -43,6 +43,11 @@ class Timeline:
     width: int
     page: object
 
+    @property
+    def last_day(self) -> dt.date:
+        """The last day shown (``end`` is the first day after the chart), for the title's "~ 2027-10"."""
+        return self.end - dt.timedelta(days=1)
+
 
 def _x(day: dt.date, start: dt.date, end: dt.date) -> float:
     span = (end - start).days or 1

@@ -6,12 +6,13 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from django_tables2 import RequestConfig
 from django_tables2.export import TableExport
@@ -23,8 +24,9 @@ from projects.forms import (
     AchieveForm,
     CancelForm,
     MilestoneForm,
+    MissForm,
     ProgressUpdateForm,
-    ReasonForm,
+    ReopenForm,
     RescheduleForm,
     VersionedForm,
 )
@@ -37,6 +39,7 @@ from projects.permissions import (
     ensure_can_read_portfolio,
     managed_project_ids,
 )
+from projects.row_messages import notes_message, row_message, split_row_messages
 from projects.tables import MilestoneTable, PortfolioMilestoneTable, PortfolioProjectTable, ProjectDeadlineTable
 from projects.timeline import timeline_build
 from projects.trends import dashboard_trends, figures_from_rollups
@@ -111,7 +114,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
 @portfolio_reader
 def milestones(request: HttpRequest) -> HttpResponse:
     """All milestones across the portfolio, filtered and sortable, exportable to CSV and XLSX."""
-    queryset = Milestone.objects.select_related("project__task__strategy", "owner").order_by("due_date", "pk")
+    queryset = Milestone.objects.select_related("project__task__strategy", "owner__profile").order_by("due_date", "pk")
     filterset = MilestoneFilter(request.GET or None, queryset=queryset)
     table = PortfolioMilestoneTable(filterset.qs)
     return _table_response(
@@ -167,7 +170,9 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except CoreProject.DoesNotExist as error:
         raise Http404 from error
     can_change = can_change_project(request.user, project)
-    table = MilestoneTable(selectors.project_milestones(project=project), can_change=can_change)
+    milestone_rows = list(selectors.project_milestones(project=project))
+    page_messages, row_messages = split_row_messages(request, milestone_rows)
+    table = MilestoneTable(milestone_rows, can_change=can_change, row_messages=row_messages, user=request.user)
     RequestConfig(request, paginate=False).configure(table)
     this_week = week_start(seoul_today())
     notes = selectors.project_notes(project=project)
@@ -178,6 +183,8 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "project": project,
             "can_change": can_change,
             "milestones": table,
+            "page_messages": page_messages,
+            "notes_messages": row_messages.get("notes", []),
             "notes": notes,
             "this_week": this_week,
             "has_note_this_week": any(note.week_start == this_week for note in notes),
@@ -205,7 +212,12 @@ def milestone_create(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, _("마일스톤 '%(title)s'을(를) 추가했습니다.") % {"title": milestone.title})
+            row_message(
+                request,
+                milestone,
+                messages.SUCCESS,
+                _("마일스톤 '%(title)s'을(를) 추가했습니다.") % {"title": milestone.title},
+            )
             return redirect(milestone.get_absolute_url())
     return render(request, "projects/milestone_form.html", {"form": form, "project": project})
 
@@ -234,7 +246,12 @@ def milestone_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, _("마일스톤 '%(title)s'을(를) 저장했습니다.") % {"title": milestone.title})
+            row_message(
+                request,
+                milestone,
+                messages.SUCCESS,
+                _("마일스톤 '%(title)s'을(를) 저장했습니다.") % {"title": milestone.title},
+            )
             return redirect(milestone.get_absolute_url())
     return render(
         request,
@@ -244,65 +261,131 @@ def milestone_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+REOPEN = "reopen"
 MILESTONE_ACTIONS = {
-    # action: (its form, the status it moves to; None moves the due date)
+    # action: (its form, the status it moves to; None moves the due date, REOPEN undoes a final status)
     "start": (VersionedForm, Milestone.Status.IN_PROGRESS),
     "submit": (VersionedForm, Milestone.Status.SUBMITTED),
     "achieve": (AchieveForm, Milestone.Status.ACHIEVED),
-    "miss": (ReasonForm, Milestone.Status.MISSED),
+    "miss": (MissForm, Milestone.Status.MISSED),
     "cancel": (CancelForm, Milestone.Status.CANCELLED),
     "reschedule": (RescheduleForm, None),
+    REOPEN: (ReopenForm, REOPEN),
 }
+SUCCESS_MESSAGES = {
+    "start": gettext_lazy("'%(title)s'을(를) 진행 중으로 표시했습니다."),
+    "submit": gettext_lazy("'%(title)s'을(를) 제출 완료로 표시했습니다."),
+    "achieve": gettext_lazy("'%(title)s'을(를) 달성으로 표시했습니다."),
+    "miss": gettext_lazy(
+        "'%(title)s'을(를) 미달성으로 표시했습니다. 잘못 표시했다면 7일 안에 '다시 열기'로 되돌릴 수 있습니다."
+    ),
+    "cancel": gettext_lazy(
+        "'%(title)s'을(를) 취소했습니다. 잘못 취소했다면 7일 안에 '다시 열기'로 되돌릴 수 있습니다."
+    ),
+    "reschedule": gettext_lazy("'%(title)s'의 기한을 %(due)s(으)로 옮겼습니다."),
+    REOPEN: gettext_lazy("'%(title)s'을(를) 다시 열었습니다 (%(status)s)."),
+}
+
+
+def _action_available(action: str, milestone: Milestone, user) -> str:
+    """Why this action cannot be taken on this milestone now ('' when it can)."""
+    if action == REOPEN:
+        if milestone.is_open:
+            return _("열려 있는 마일스톤입니다. 다시 열 필요가 없습니다.")
+        if not services.milestone_can_reopen(user, milestone):
+            return _("닫은 지 %(days)d일이 지나 관리자만 다시 열 수 있습니다. 관리자에게 요청하세요.") % {
+                "days": services.MILESTONE_REOPEN_DAYS
+            }
+        return ""
+    if not milestone.is_open:
+        return _("이미 '%(status)s' 상태인 마일스톤입니다. 잘못 닫았다면 '다시 열기'를 쓰세요.") % {
+            "status": milestone.get_status_display()
+        }
+    _form_class, status = MILESTONE_ACTIONS[action]
+    if status not in (None, REOPEN) and not services.milestone_status_move_allowed(milestone.status, status):
+        return _("'%(current)s'에서 '%(new)s'(으)로 바꿀 수 없습니다.") % {
+            "current": milestone.get_status_display(),
+            "new": Milestone.Status(status).label,
+        }
+    return ""
+
+
+def _apply_action(action: str, milestone: Milestone, user, data: dict) -> Milestone:
+    _form_class, status = MILESTONE_ACTIONS[action]
+    common = {"milestone_id": milestone.pk, "user": user, "expected_version": data["version"]}
+    if status is None:
+        return services.milestone_reschedule(**common, due_date=data["due_date"], reason=data["reason"])
+    if status == REOPEN:
+        return services.milestone_reopen(**common, reason=data["reason"])
+    return services.milestone_set_status(
+        **common,
+        status=status,
+        completed_on=data.get("completed_on"),
+        amount_secured=data.get("amount_secured"),
+        reason=data.get("reason", ""),
+    )
 
 
 @portfolio_reader
 @require_http_methods(["GET", "POST"])
 def milestone_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    """The one-click actions; GET shows the same form on its own page (no change on GET)."""
+    """The milestone actions. GET shows the action's form on its own page (the confirmation that 미달성, 취소 and
+    다시 열기 need, with their reason); POST acts, and the answer appears in the milestone's row."""
     if action not in MILESTONE_ACTIONS:
         raise Http404
     milestone = get_object_or_404(Milestone.objects.select_related("project"), pk=pk)
     ensure_can_change_project(request.user, milestone.project)
-    form_class, status = MILESTONE_ACTIONS[action]
+    form_class, _status = MILESTONE_ACTIONS[action]
     form = form_class(
-        request.POST or None, initial={"version": milestone.version, "completed_on": seoul_today().isoformat()}
+        request.POST or None,
+        initial={
+            "version": milestone.version,
+            "completed_on": seoul_today().isoformat(),
+            "due_date": milestone.due_date.isoformat(),
+        },
     )
+    # GET explains up front why an action is not open to this milestone; POST leaves the verdict to the service.
+    unavailable = "" if request.method == "POST" else _action_available(action, milestone, request.user)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            if status is None:
-                services.milestone_reschedule(
-                    milestone_id=milestone.pk,
-                    user=request.user,
-                    expected_version=data["version"],
-                    due_date=data["due_date"],
-                    reason=data["reason"],
-                )
-            else:
-                services.milestone_set_status(
-                    milestone_id=milestone.pk,
-                    user=request.user,
-                    expected_version=data["version"],
-                    status=status,
-                    completed_on=data.get("completed_on"),
-                    amount_secured=data.get("amount_secured"),
-                    reason=data.get("reason", ""),
-                )
+            updated = _apply_action(action, milestone, request.user, form.cleaned_data)
         except services.MilestoneConflict:
-            messages.error(
+            row_message(
                 request,
-                _("다른 사용자가 그사이 이 마일스톤을 바꿨습니다. 바뀐 내용을 확인한 뒤 다시 처리하세요."),
+                milestone,
+                messages.ERROR,
+                _("다른 사용자가 그사이 이 마일스톤을 바꿨습니다. 아래 바뀐 내용을 확인한 뒤 다시 처리하세요."),
+                seen_version=form.cleaned_data["version"],
             )
             return redirect(milestone.get_absolute_url())
+        except PermissionDenied as error:
+            form.add_error(None, str(error))
         except ValidationError as error:
+            if not form.visible_fields():
+                # A one-click button has no field to put the error next to: it goes in the row.
+                row_message(request, milestone, messages.ERROR, " ".join(error.messages))
+                return redirect(milestone.get_absolute_url())
             _add_errors(form, error)
         else:
-            messages.success(request, _("'%(title)s': 처리했습니다.") % {"title": milestone.title})
-            return redirect(milestone.get_absolute_url())
+            text = SUCCESS_MESSAGES[action] % {
+                "title": updated.title,
+                "due": updated.due_date.isoformat(),
+                "status": updated.get_status_display(),
+            }
+            row_message(request, updated, messages.SUCCESS, text)
+            return redirect(updated.get_absolute_url())
     return render(
         request,
         "projects/milestone_action.html",
-        {"form": form, "milestone": milestone, "project": milestone.project, "action": action},
+        {
+            "form": form,
+            "milestone": milestone,
+            "project": milestone.project,
+            "action": action,
+            "unavailable": unavailable,
+            "reopen_deadline": services.milestone_reopen_deadline(milestone),
+            "reopen_days": services.MILESTONE_REOPEN_DAYS,
+        },
         status=400 if form.is_bound else 200,
     )
 
@@ -320,7 +403,7 @@ def progress_note(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         services.progress_update_save(project=project, user=request.user, **form.cleaned_data)
-        messages.success(request, _("이번 주 진행 보고를 저장했습니다."))
+        notes_message(request, messages.SUCCESS, _("이번 주 진행 보고를 저장했습니다."))
         return redirect(project.get_absolute_url() + "#notes")
     return render(
         request,

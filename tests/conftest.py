@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.test import override_settings
 
 from projects import roles
@@ -38,6 +39,21 @@ def require_service(available: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"CI needs this service, and it is not configured: {reason}")
     pytest.skip(reason)
+
+
+@contextmanager
+def shared_rows(django_db_blocker) -> Iterator[None]:
+    """Rows made once for a whole module or class (the plan, the sample portfolio), inside a transaction that is
+    rolled back after its last test, so that nothing leaks into other modules.
+
+    Use it in a module- or class-scoped fixture that also depends on ``django_db_setup``. Each test still runs
+    in its own savepoint (pytest-django's ``db``), so a test that writes leaves the shared rows as they were
+    for the next one. Not for ``transactional_db`` tests (the live server, real workers): they need committed
+    rows and would flush the shared ones.
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield
+        transaction.set_rollback(True)
 
 
 @pytest.fixture
@@ -70,12 +86,16 @@ def smtp_server(settings) -> Iterator[SmtpServer]:
 
 @pytest.fixture
 def owner(db):
-    return UserFactory(username="owner", role=roles.PROJECT_MANAGER)
+    return UserFactory(
+        username="owner", role=roles.PROJECT_MANAGER, profile__name="김담당", profile__department="해양정책과"
+    )
 
 
 @pytest.fixture
 def teammate(db):
-    return UserFactory(username="teammate", role=roles.PROJECT_MANAGER)
+    return UserFactory(
+        username="teammate", role=roles.PROJECT_MANAGER, profile__name="이동료", profile__department="투자유치과"
+    )
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from people.models import Profile
 from projects import roles
 from projects.models import (
     CoreProject,
@@ -36,6 +37,18 @@ class UserFactory(factory.django.DjangoModelFactory):
     def role(self, create, extracted, **kwargs):
         if create and extracted:
             self.groups.add(Group.objects.get(name=extracted))
+
+    @factory.post_generation
+    def profile(self, create, extracted, **kwargs):
+        """Every user has 성명, 직위, 부서 (``profile=False`` for one who has none, ``profile__name=...`` to pick)."""
+        if not create or extracted is False or Profile.objects.filter(user=self).exists():
+            return
+        Profile.objects.create(
+            user=self,
+            name=kwargs.get("name", f"{self.username}님"),
+            position=kwargs.get("position", "주무관"),
+            department=kwargs.get("department", "시험과"),
+        )
 
 
 class PlanFactory(factory.django.DjangoModelFactory):

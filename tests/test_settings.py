@@ -1,4 +1,8 @@
-"""Settings come from the environment only; each case starts Django in a fresh process with its own environment."""
+"""Settings come from the environment only; each case reads them in a fresh process with its own environment.
+
+tracker/settings.py is what reads the environment, so most cases load the settings alone (a fifth of the time
+of ``django.setup()``); the refusal to start and the production-like start run ``django.setup()`` in full.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import stat
 import subprocess
 import sys
 
+import pytest
 import time_machine
 from django.conf import settings
 
@@ -19,8 +24,6 @@ OWN_VARIABLES = {"SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"
 
 SHOW_SETTINGS = """
 import json
-import django
-django.setup()
 from django.conf import settings
 print(json.dumps({
     "SECRET_KEY": settings.SECRET_KEY,
@@ -58,8 +61,16 @@ def test_it_refuses_to_start_with_debug_off_and_no_secret_key(tmp_path):
     assert not (tmp_path / "secret_key").exists()
 
 
-def test_in_debug_without_a_secret_key_one_is_generated_once_into_var(tmp_path):
-    first = started_settings(tmp_path, DEBUG="true")["SECRET_KEY"]
+@pytest.fixture(scope="module")
+def debug_start(tmp_path_factory) -> tuple:
+    """The settings of one start in debug mode with nothing else set, in a fresh VAR_DIR: read by three tests."""
+    var_dir = tmp_path_factory.mktemp("var")
+    return var_dir, started_settings(var_dir, DEBUG="true")
+
+
+def test_in_debug_without_a_secret_key_one_is_generated_once_into_var(debug_start):
+    tmp_path, started = debug_start
+    first = started["SECRET_KEY"]
     second = started_settings(tmp_path, DEBUG="true")["SECRET_KEY"]
     key_file = tmp_path / "secret_key"
     assert len(first) >= 50
@@ -67,8 +78,10 @@ def test_in_debug_without_a_secret_key_one_is_generated_once_into_var(tmp_path):
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
 
 
-def test_a_secret_key_from_the_environment_wins(tmp_path):
-    assert started_settings(tmp_path, DEBUG="false", SECRET_KEY="k" * 60)["SECRET_KEY"] == "k" * 60
+def test_a_secret_key_from_the_environment_wins_and_django_starts_in_production_mode(tmp_path):
+    result = start_django(tmp_path, "import django; django.setup()" + SHOW_SETTINGS, DEBUG="false", SECRET_KEY="k" * 60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1])["SECRET_KEY"] == "k" * 60
     assert not (tmp_path / "secret_key").exists()
 
 
@@ -81,8 +94,8 @@ def test_a_postgres_database_url_selects_postgresql(tmp_path):
     )
 
 
-def test_without_a_database_url_the_database_is_sqlite_under_var(tmp_path):
-    started = started_settings(tmp_path, DEBUG="true")
+def test_without_a_database_url_the_database_is_sqlite_under_var(debug_start):
+    tmp_path, started = debug_start
     assert started["ENGINE"] == "django.db.backends.sqlite3"
     assert started["DB_NAME"] == str(tmp_path / "tracker.sqlite3")
 
@@ -92,8 +105,9 @@ def test_a_redis_url_becomes_the_celery_broker(tmp_path):
     assert started["CELERY_BROKER_URL"] == "redis://cache:6379/0"
 
 
-def test_without_redis_celery_queues_in_files_under_var(tmp_path):
-    assert started_settings(tmp_path, DEBUG="true")["CELERY_BROKER_URL"] == "filesystem://"
+def test_without_redis_celery_queues_in_files_under_var(debug_start):
+    tmp_path, started = debug_start
+    assert started["CELERY_BROKER_URL"] == "filesystem://"
     assert (tmp_path / "broker" / "queue").is_dir()
 
 

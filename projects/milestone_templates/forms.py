@@ -53,7 +53,7 @@ class MilestoneTemplateApplyForm(forms.Form):
             if not step.date_required and step.days_after_previous is not None:
                 help_text = _("비우면 앞 단계 %(days)d일 뒤로 잡습니다.") % {"days": step.days_after_previous}
             self.fields[f"step_{step.pk}"] = forms.DateField(
-                label=step.date_label or step.title,
+                label=step.date_label or step.title_for_people,
                 required=step.date_required,
                 widget=forms.DateInput(attrs={"type": "date"}),
                 input_formats=["%Y-%m-%d"],

@@ -88,7 +88,7 @@ def template_plan(
     for step in steps:
         if step.feasibility_study_only and not needs_feasibility_study:
             continue
-        label = step.date_label or step.title
+        label = step.date_label or step.title_for_people
         if step.date_rule == step.DateRule.CALENDAR:
             nominal = dt.date(fiscal_year + step.year_offset, step.month, step.day)
         else:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from playwright.sync_api import expect
+
 from projects.models import CoreProject, Milestone, ProgressUpdate
 from tests.e2e.conftest import PHONE
 from tests.factories import MilestoneFactory
@@ -54,7 +56,11 @@ def test_a_project_manager_submits_reschedules_and_reports_the_week(browser_page
     # One click: "제출 완료".
     page.locator(f"#milestone-{to_submit.pk}").get_by_role("button", name="제출 완료").click()
     page.wait_for_url(f"**/projects/{project.pk}/#milestone-{to_submit.pk}")
-    assert f"'{to_submit.title}': 처리했습니다." in page.locator(".messages").inner_text()
+    # The answer is in the row acted on, focused so that a screen reader reads it out.
+    answer = page.locator(f"#milestone-{to_submit.pk} [data-row-message]")
+    assert f"'{to_submit.title}'을(를) 제출 완료로 표시했습니다." in answer.inner_text()
+    assert answer.get_attribute("role") == "status"
+    expect(answer).to_be_focused()
     assert page.locator(f"#milestone-{to_submit.pk} .status").inner_text() == "제출 완료"
     page.screenshot(path=artifacts / "04-submitted.png", full_page=True)
 
@@ -66,7 +72,10 @@ def test_a_project_manager_submits_reschedules_and_reports_the_week(browser_page
     popover.get_by_label("변경 사유").fill(reason)
     popover.get_by_role("button", name="기한 변경").click()
     page.wait_for_url(f"**/projects/{project.pk}/#milestone-{to_move.pk}")
-    assert f"'{to_move.title}': 처리했습니다." in page.locator(".messages").inner_text()
+    assert (
+        f"'{to_move.title}'의 기한을 {new_due.isoformat()}(으)로 옮겼습니다."
+        in page.locator(f"#milestone-{to_move.pk} [data-row-message]").inner_text()
+    )
     assert page.locator(f"#milestone-{to_move.pk} td").first.inner_text().startswith(new_due.isoformat())
     page.screenshot(path=artifacts / "05-rescheduled.png", full_page=True)
 
@@ -79,7 +88,9 @@ def test_a_project_manager_submits_reschedules_and_reports_the_week(browser_page
     page.screenshot(path=artifacts / "06-note-form.png", full_page=True)
     page.get_by_role("button", name="보고 저장").click()
     page.wait_for_url(f"**/projects/{project.pk}/#notes")
-    assert "이번 주 진행 보고를 저장했습니다." in page.locator(".messages").inner_text()
+    saved = page.locator("#notes [data-row-message]")
+    assert "이번 주 진행 보고를 저장했습니다." in saved.inner_text()
+    expect(saved).to_be_focused()
     assert page.locator(".title-row h1 .badge").first.inner_text() == "주의"
     assert "해양수산부와 국비 신청 실무 협의를 마쳤습니다." in page.locator("#notes").inner_text()
     assert page.get_by_role("link", name="이번 주 보고 고치기").is_visible()
@@ -87,7 +98,7 @@ def test_a_project_manager_submits_reschedules_and_reports_the_week(browser_page
     entries = page.locator("#history ol.history > li")
     submitted = entries.filter(has_text=to_submit.title).filter(has_text="예정 → 제출 완료")
     assert submitted.count() == 1
-    assert "owner" in submitted.inner_text()
+    assert "김담당 (해양정책과)" in submitted.inner_text()  # by name and department, not the login name
     moved = entries.filter(has_text=to_move.title).filter(has_text=f"(사유: {reason})")
     assert moved.count() == 1
     assert f"{to_move.due_date.isoformat()} → {new_due.isoformat()}" in moved.inner_text()

@@ -1,18 +1,16 @@
 """The weekly digest: figures against a hand-counted week, changes from the history, exactly once per
-recipient and week, a page with an archive, an XLSX attachment and a rendering in real Chromium."""
+recipient and week, a page with an archive and an XLSX attachment. (Its rendering in real Chromium:
+tests/e2e/test_digest_browser.py.)"""
 
 from __future__ import annotations
 
 import datetime as dt
 import email
 import io
-import os
-from pathlib import Path
 
 import openpyxl
 import pytest
 import time_machine
-from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection
@@ -25,7 +23,6 @@ from notifications.outbox import outbox_dispatch
 from projects import roles, services
 from projects.models import Milestone
 from projects.money import eok_to_won
-from tests.conftest import require_service
 from tests.factories import (
     CoreProjectFactory,
     MilestoneFactory,
@@ -34,15 +31,9 @@ from tests.factories import (
     TaskFactory,
     UserFactory,
 )
-from tracker.dates import SEOUL
+from tests.notifications.digest_week import W47, at, hand_counted_week
 
 pytestmark = pytest.mark.django_db
-
-W47 = dt.date(2026, 11, 16)  # Monday of 2026-W47; the digest for it goes out on Monday 2026-11-23 08:00
-
-
-def at(day: dt.date, hour: int = 10, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=SEOUL)
 
 
 @pytest.fixture
@@ -52,58 +43,8 @@ def tf_head(db):
 
 @pytest.fixture
 def week(owner, teammate, tf_head):
-    """A plan whose week 47 is counted by hand (see the asserts)."""
-    with time_machine.travel(at(dt.date(2026, 11, 10)), tick=False):  # week 46: the starting state
-        plan = PlanFactory(code="busan-test", name="시험 계획")
-        s1 = StrategyFactory(plan=plan, code="S1", order=1, announced_budget=eok_to_won(1000), lead=teammate)
-        s2 = StrategyFactory(plan=plan, code="S2", order=2, announced_budget=eok_to_won(500))
-        t1, t2 = TaskFactory(strategy=s1), TaskFactory(strategy=s2)
-        alpha = CoreProjectFactory(task=t1, code="A-1", name="알파", rag_status="on_track", managers=[owner])
-        beta = CoreProjectFactory(task=t1, code="A-2", name="베타", rag_status="on_track", managers=[teammate])
-        gamma = CoreProjectFactory(task=t2, code="B-1", name="감마", rag_status="at_risk")
-        funding = MilestoneFactory(
-            project=alpha,
-            kind=Milestone.Kind.NATIONAL_FUNDING,
-            title="국비 신청",
-            due_date=dt.date(2026, 11, 18),
-            amount_requested=eok_to_won(100),
-            owner=owner,
-        )
-        contest = MilestoneFactory(
-            project=beta, kind="public_contest", title="공모 제출", due_date=dt.date(2026, 11, 20), owner=teammate
-        )
-        MilestoneFactory(project=gamma, kind="agreement", title="협약", due_date=dt.date(2026, 11, 12))  # overdue
-        MilestoneFactory(project=gamma, kind="legal", title="규제 특례", due_date=dt.date(2026, 11, 30))  # ahead
-        MilestoneFactory(project=beta, kind="other", title="먼 일정", due_date=dt.date(2027, 3, 1))
-    with time_machine.travel(at(dt.date(2026, 11, 18), 15), tick=False):  # week 47: what happened
-        services.milestone_set_status(
-            milestone_id=funding.pk,
-            user=owner,
-            expected_version=funding.version,
-            status="achieved",
-            completed_on=dt.date(2026, 11, 18),
-            amount_secured=eok_to_won(80),
-        )
-        contest.refresh_from_db()
-        services.milestone_reschedule(
-            milestone_id=contest.pk,
-            user=teammate,
-            expected_version=contest.version,
-            due_date=dt.date(2026, 12, 4),
-            reason="공고 연기",
-        )
-        services.progress_update_save(
-            project=beta,
-            user=teammate,
-            summary="공고가 늦어짐",
-            blockers="부처 일정",
-            next_steps="",
-            rag_status="delayed",
-        )
-        services.progress_update_save(
-            project=alpha, user=owner, summary="국비 확보", blockers="", next_steps="", rag_status="on_track"
-        )
-    return plan
+    """A plan whose week 47 is counted by hand (tests/notifications/digest_week.py; see the asserts)."""
+    return hand_counted_week(owner, teammate)
 
 
 def test_every_figure_of_the_week_matches_the_hand_count(week, owner, teammate):
@@ -125,7 +66,7 @@ def test_every_figure_of_the_week_matches_the_hand_count(week, owner, teammate):
     assert (s1.milestones_achieved, s1.milestones_total, s1.achieved_percent) == (1, 3, 33)
     assert s1.secured_percent == 8  # 80 of 1,000
     changes = {(c.title, c.who) for c in digest.changes}
-    assert changes == {("국비 신청", owner.username), ("공모 제출", teammate.username)}
+    assert changes == {("국비 신청", "김담당 (해양정책과)"), ("공모 제출", "이동료 (투자유치과)")}  # by name, not login
     moved = next(c for c in digest.changes if c.title == "공모 제출")
     assert (moved.due_before, moved.due_after) == (dt.date(2026, 11, 20), dt.date(2026, 12, 4))
     assert [p.code for p in digest.missing_notes] == ["B-1"]
@@ -253,53 +194,6 @@ def test_building_a_digest_takes_the_same_number_of_queries_at_two_sizes(week, o
                 milestone_id=milestone.pk, user=owner, expected_version=milestone.version, status="submitted"
             )
     assert count() == small
-
-
-def test_the_html_part_renders_in_chromium(week, tf_head):
-    """Saves test-artifacts/digest-desktop.png and digest-phone.png for people to look at."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - the package is in the lock file
-        sync_playwright = None
-    require_service(sync_playwright is not None and os.path.exists("/usr/bin/chromium"), "chromium not installed")
-    monday = at(dt.date(2026, 11, 23), 9)
-    with time_machine.travel(monday, tick=False):
-        [message] = [m for m in digests_plan(now=monday) if m.recipient == tf_head]
-    artifacts = Path(settings.BASE_DIR) / "test-artifacts"
-    artifacts.mkdir(exist_ok=True)
-    page_file = artifacts / "digest.html"
-    page_file.write_text(message.body_html, encoding="utf-8")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            for name, viewport in (
-                ("desktop", {"width": 1024, "height": 900}),
-                ("phone", {"width": 390, "height": 844}),
-            ):
-                page = browser.new_page(viewport=viewport)
-                page.goto(page_file.as_uri())
-                assert "한눈에 보기" in page.inner_text("body")
-                page.screenshot(path=str(artifacts / f"digest-{name}.png"), full_page=True)
-                # Nothing wider than the phone's screen: the digest reads without sideways scrolling.
-                if name == "phone":
-                    assert page.evaluate("document.documentElement.scrollWidth") <= 400
-                page.close()
-            pdf_page = browser.new_page()
-            pdf_page.goto(page_file.as_uri())
-            pdf_page.pdf(path=str(artifacts / "digest-a4.pdf"), format="A4")
-        finally:
-            browser.close()
-    assert (artifacts / "digest-phone.png").stat().st_size > 10_000
 
 
 def test_the_digest_policy_moves_the_send_moment(week, tf_head):

@@ -374,7 +374,7 @@ def test_mark_submitted_from_the_email_asks_on_get_and_acts_on_post(delivered, m
         page = browser.get(path)
         assert page.status_code == 200
         html = page.content.decode()
-        assert "국비 신청서 제출" in html and "owner님의 이름으로" in html and "제출 완료로 표시</button>" in html
+        assert "국비 신청서 제출" in html and "김담당님의 이름으로" in html and "제출 완료로 표시</button>" in html
         unchanged = Milestone.objects.get(pk=milestone.pk)
         assert (unchanged.status, unchanged.version) == ("planned", milestone.version)
         assert milestone.history.count() == history_before

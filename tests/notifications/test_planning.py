@@ -140,6 +140,18 @@ def test_after_26_hours_without_a_scheduler_only_the_nearest_threshold_is_record
     assert thresholds(monday) == [0, 1, 7]
 
 
+def test_a_scheduler_down_over_the_deadline_records_only_the_d_day_reminder_afterwards(project, owner, smtp_server):
+    friday = MilestoneFactory(project=project, owner=owner, due_date=D("2026-12-11"))
+    plan_twice(seoul("2026-12-09", 8))  # Wednesday 08:00: D-3 (Tuesday 12-08) is the nearest
+    dispatch_at(seoul("2026-12-09", 8))
+    plan_twice(seoul("2026-12-10", 10))  # down until Thursday 10:00; D-1 (Thursday 09:00) came meanwhile
+    dispatch_at(seoul("2026-12-10", 10))
+    assert thresholds(friday) == [1, 3]
+    assert len(smtp_server.delivered) == 2  # one e-mail each day
+    plan_twice(seoul("2026-12-14", 10))  # down again over the deadline: only D-day, once, and no D-3 or D-1 again
+    assert thresholds(friday) == [0, 1, 3]
+
+
 def test_after_days_without_a_scheduler_the_missed_thresholds_are_never_sent_late(project, owner):
     friday = MilestoneFactory(project=project, owner=owner, due_date=D("2026-12-11"))
     plan_twice(seoul("2026-12-07", 10))  # Monday: D-7 (Friday 12-04)
@@ -311,6 +323,7 @@ def test_a_threshold_on_a_weekend_moves_to_the_friday_before(db):
     # Monday 2026-11-30: D-1 is Sunday 11-29 and D-3 Friday 11-27; both go out on Friday.
     assert due_at("2026-11-30", seoul("2026-11-27", 9)) == Due(1, D("2026-11-27"))
     assert due_at("2026-11-30", seoul("2026-11-27", 8, 59)) == Due(7, D("2026-11-23"))
+    assert due_at("2026-11-30", seoul("2026-11-26", 23)) == Due(7, D("2026-11-23"))  # Thursday evening
     assert due_at("2026-11-30", seoul("2026-11-29", 12)) == Due(1, D("2026-11-27"))
     assert due_at("2026-11-30", seoul("2026-11-27", 9), shift_to_working_day=False) == Due(3, D("2026-11-27"))
     assert due_at("2026-11-30", seoul("2026-11-29", 9), shift_to_working_day=False) == Due(1, D("2026-11-29"))
@@ -322,6 +335,8 @@ def test_a_threshold_on_chuseok_or_foundation_day_moves_to_the_previous_working_
     assert due_at("2026-10-02", seoul("2026-09-23", 8, 59)) == Due(14, D("2026-09-18"))
     # Monday 9-28: D-3 (추석) and D-1 (Sunday) both on Wednesday 9-23, the day before the holidays.
     assert due_at("2026-09-28", seoul("2026-09-23", 9)) == Due(1, D("2026-09-23"))
+    # Without the shift, 9-23 owes only the D-7 of Monday 9-21.
+    assert due_at("2026-09-28", seoul("2026-09-23", 9), shift_to_working_day=False) == Due(7, D("2026-09-21"))
     # 개천절 Saturday 10-03 and its substitute Monday 10-05: Tuesday 10-06's D-3 and D-1 both on Friday 10-02.
     assert due_at("2026-10-06", seoul("2026-10-02", 9)) == Due(1, D("2026-10-02"))
     assert due_at("2026-10-06", seoul("2026-10-05", 12)) == Due(1, D("2026-10-02"))
@@ -422,6 +437,18 @@ def test_overdue_by_fourteen_days_is_escalated_to_the_strategy_lead_and_tf_heads
     assert "상급 보고" not in by_address["owner@example.com"].body
     assert "제출 완료로 표시" in by_address["owner@example.com"].body
     assert "기한 지난 마일스톤 1건" in by_address["lead@example.com"].subject
+
+
+def test_a_strategy_lead_who_is_not_a_tf_head_is_escalated_to_as_well(owner, teammate):
+    head = UserFactory(username="head", role=roles.TF_HEAD)
+    project = CoreProjectFactory(task=TaskFactory(strategy=StrategyFactory(lead=teammate)), managers=[owner])
+    milestone = MilestoneFactory(project=project, owner=owner, due_date=D("2026-11-10"))
+    plan_twice(seoul("2026-11-24", 10))  # 14 days over
+    assert {(r.recipient, r.threshold, r.is_escalation) for r in Reminder.objects.filter(milestone=milestone)} == {
+        (owner, -14, False),
+        (teammate, -14, True),  # a project manager by role, the strategy's lead here
+        (head, -14, True),
+    }
 
 
 def test_an_owner_who_is_also_lead_and_tf_head_gets_one_plain_reminder(owner):

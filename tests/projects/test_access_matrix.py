@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from projects import roles
+from projects import roles, services
 from projects.models import CoreProject, Milestone, ProgressUpdate
 from projects.views import MILESTONE_ACTIONS
-from tests.factories import CoreProjectFactory, MilestoneFactory, user_with_role
+from tests.conftest import shared_rows
+from tests.factories import CoreProjectFactory, MilestoneFactory, UserFactory, user_with_role
 from tracker.dates import SEOUL
 
 pytestmark = pytest.mark.django_db
@@ -40,9 +43,58 @@ def frozen_clock():
         yield
 
 
+@pytest.fixture(scope="module")
+def _matrix_rows(django_db_setup, django_db_blocker) -> Iterator[tuple[dict[str, int], int, int]]:
+    """The owner, teammate and outsider, the project the first two manage and its milestone, made once for the
+    ~140 cases of this module (shared_rows: each case runs in a savepoint, so what a case writes is undone)."""
+    with shared_rows(django_db_blocker), time_machine.travel(NOW, tick=False):
+        owner = UserFactory(username="owner", role=roles.PROJECT_MANAGER)
+        teammate = UserFactory(username="teammate", role=roles.PROJECT_MANAGER)
+        outsider = UserFactory(username="outsider", role=roles.PROJECT_MANAGER)
+        project = CoreProjectFactory(managers=[owner, teammate])
+        milestone = MilestoneFactory(project=project, owner=owner, title="국비 신청서", due_date=dt.date(2026, 12, 2))
+        yield {"owner": owner.pk, "teammate": teammate.pk, "outsider": outsider.pk}, project.pk, milestone.pk
+
+
+# The shared rows, read afresh for each case (the same names as tests/conftest.py's fixtures).
+
+
 @pytest.fixture
-def milestone(project, owner):
-    return MilestoneFactory(project=project, owner=owner, title="국비 신청서", due_date=dt.date(2026, 12, 2))
+def owner(_matrix_rows, db):
+    return get_user_model().objects.get(pk=_matrix_rows[0]["owner"])
+
+
+@pytest.fixture
+def teammate(_matrix_rows, db):
+    return get_user_model().objects.get(pk=_matrix_rows[0]["teammate"])
+
+
+@pytest.fixture
+def outsider(_matrix_rows, db):
+    return get_user_model().objects.get(pk=_matrix_rows[0]["outsider"])
+
+
+@pytest.fixture
+def project(_matrix_rows, db):
+    return CoreProject.objects.get(pk=_matrix_rows[1])
+
+
+@pytest.fixture
+def milestone(request, _matrix_rows, db):
+    """The open milestone; for the reopen page, closed as missed by its manager the day before."""
+    milestone = Milestone.objects.get(pk=_matrix_rows[2])
+    page = getattr(request.node, "callspec", None) and request.node.callspec.params.get("page")
+    if page == "milestone_action:reopen":
+        owner = get_user_model().objects.get(pk=_matrix_rows[0]["owner"])
+        with time_machine.travel(NOW - dt.timedelta(days=1), tick=False):
+            milestone = services.milestone_set_status(
+                milestone_id=milestone.pk,
+                user=owner,
+                expected_version=milestone.version,
+                status="missed",
+                reason="공모 탈락",
+            )
+    return milestone
 
 
 def url_of(page: str, project: CoreProject, milestone: Milestone) -> str:
@@ -78,6 +130,7 @@ def valid_post(page: str, milestone: Milestone) -> dict[str, Any]:
         "milestone_action:miss": {**version, "reason": "공모 탈락"},
         "milestone_action:cancel": {**version, "reason": "사업 재편"},
         "milestone_action:reschedule": {**version, "due_date": "2026-12-20", "reason": "부처 일정 연기"},
+        "milestone_action:reopen": {**version, "reason": "잘못 눌러 미달성으로 표시함"},
     }.get(page, {})
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib import admin
 from django.db import connection
 from django.test import Client
@@ -10,15 +11,19 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from notifications.feeds import calendar_feed_rotate
-from notifications.models import DigestPolicy, NotificationPreference
+from notifications.models import CalendarFeed, DigestPolicy, NotificationPreference
 from notifications.reminders import reminders_plan
+from projects import roles
 from projects.models import CoreProject, Milestone
 from projects.money import eok_to_won
+from tests.conftest import shared_rows
 from tests.factories import (
     MilestoneFactory,
     OrganizationFactory,
     ProgressUpdateFactory,
     TaskFactory,
+    UserFactory,
+    user_with_role,
 )
 from tracker.dates import SEOUL
 
@@ -66,6 +71,29 @@ def test_every_changelist_add_change_and_history_page_answers_200_for_a_superuse
         assert admin_client.get(admin_url(model, "history", obj.pk)).status_code == 200, model
 
 
+def test_the_admin_role_sees_every_registered_admin_page_meant_for_it(client, one_of_everything, rf):
+    """관리자 (not a superuser) opens every registered model's list, add and change pages: the digest policy, the
+    calendar feeds and the login-lockout pages included (issue 14: they answered 403)."""
+    manager_of_admin = user_with_role(roles.ADMIN, is_staff=True)
+    client.force_login(manager_of_admin)
+    request = rf.get("/")
+    request.user = manager_of_admin
+    assert client.get(reverse("admin:index")).status_code == 200
+    for model, model_admin in admin.site._registry.items():
+        assert model_admin.has_view_permission(request), model
+        assert client.get(admin_url(model, "changelist")).status_code == 200, model
+        if model_admin.has_add_permission(request):
+            assert client.get(admin_url(model, "add")).status_code == 200, model
+        obj = model.objects.first()
+        assert obj is not None, f"no {model.__name__} to open"
+        assert client.get(admin_url(model, "change", obj.pk)).status_code == 200, model
+    # What they are there for: unlock a colleague, change the digest's hour, revoke a leaked calendar address.
+    for model in (AccessAttempt, DigestPolicy, CalendarFeed):
+        assert admin.site._registry[model].has_change_permission(request) or admin.site._registry[
+            model
+        ].has_delete_permission(request), model
+
+
 def test_milestone_changelist_filters_answer_200(admin_client, one_of_everything):
     url = admin_url(Milestone, "changelist")
     for query in ["due=overdue", "due=30", "status=planned", "kind=agreement", "source=sample", "q=마일스톤"]:
@@ -77,7 +105,7 @@ def test_autocomplete_finds_users_and_organizations(admin_client, owner):
     url = reverse("admin:autocomplete")
     common = {"app_label": "projects", "model_name": "coreproject"}
     users = admin_client.get(url, {**common, "field_name": "managers", "term": "own"}).json()
-    assert [row["text"] for row in users["results"]] == ["owner"]
+    assert [row["text"] for row in users["results"]] == ["김담당 (해양정책과)"]
     organizations = admin_client.get(url, {**common, "field_name": "partners", "term": "항만"}).json()
     assert [row["text"] for row in organizations["results"]] == ["부산항만공사"]
 
@@ -152,14 +180,30 @@ def test_a_budget_split_over_the_total_is_refused_with_a_korean_message(admin_cl
     assert not CoreProject.objects.filter(code="S9-01").exists()
 
 
-@pytest.mark.parametrize("model", [Milestone, CoreProject])
-def test_changelist_query_count_does_not_grow_with_rows(admin_client, model):
-    def count_queries() -> int:
-        with CaptureQueriesContext(connection) as queries:
-            assert admin_client.get(admin_url(model, "changelist")).status_code == 200
-        return len(queries)
+CHANGELISTS_AT_TWO_SIZES = [Milestone, CoreProject]
 
-    MilestoneFactory.create_batch(3)
-    small = count_queries()
-    MilestoneFactory.create_batch(60)
-    assert count_queries() == small
+
+@pytest.fixture(scope="module")
+def changelist_queries_at_two_sizes(django_db_setup, django_db_blocker) -> dict[type, tuple[int, int]]:
+    """How many queries each changelist takes with 3 milestones (each in its own project), then with 63: the rows
+    are made once for both changelists and rolled back before any test reads the numbers (shared_rows)."""
+    with shared_rows(django_db_blocker):
+        client = Client()
+        client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True, role=roles.ADMIN))
+
+        def count_queries(model) -> int:
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(admin_url(model, "changelist")).status_code == 200
+            return len(queries)
+
+        MilestoneFactory.create_batch(3)
+        small = [count_queries(model) for model in CHANGELISTS_AT_TWO_SIZES]
+        MilestoneFactory.create_batch(60)
+        large = [count_queries(model) for model in CHANGELISTS_AT_TWO_SIZES]
+    return dict(zip(CHANGELISTS_AT_TWO_SIZES, zip(small, large, strict=True), strict=True))
+
+
+@pytest.mark.parametrize("model", CHANGELISTS_AT_TWO_SIZES)
+def test_changelist_query_count_does_not_grow_with_rows(changelist_queries_at_two_sizes, model):
+    small, large = changelist_queries_at_two_sizes[model]
+    assert large == small

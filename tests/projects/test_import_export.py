@@ -10,13 +10,13 @@ import csv
 import datetime as dt
 import io
 import re
+from collections.abc import Iterator
 
 import openpyxl
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
@@ -27,6 +27,7 @@ from projects.models import CoreProject, Department, Milestone, Organization, Pl
 from projects.money import eok_to_won
 from projects.spreadsheets.columns import MILESTONES, PROJECTS, CoreProjectResource, MilestoneResource
 from projects.spreadsheets.files import blank_template, portfolio_export, portfolio_import, read_sheets
+from tests.conftest import shared_rows
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,21 +41,16 @@ HANGUL = re.compile(r"[가-힣]")
 
 
 def portfolio_state() -> dict:
-    """Everything an import may touch, in a comparable form."""
-    projects = []
-    for project in CoreProject.objects.order_by("pk").prefetch_related("managers", "partners"):
-        row = model_to_dict(project, exclude=["managers", "partners"])
-        row["updated_at"] = project.updated_at
-        row["managers"] = sorted(user.pk for user in project.managers.all())
-        row["partners"] = sorted(partner.pk for partner in project.partners.all())
-        projects.append(row)
-    milestones = [
-        {**model_to_dict(milestone), "version": milestone.version, "updated_at": milestone.updated_at}
-        for milestone in Milestone.objects.order_by("pk")
-    ]
+    """Everything an import may touch, in a comparable form: every column of every project and milestone (their
+    versions and updated_at included), their managers and partners, departments, organizations and history rows.
+
+    Read as plain rows (``values()``), not model instances: the property-based test below takes it 120 times.
+    """
     return {
-        "projects": projects,
-        "milestones": milestones,
+        "projects": list(CoreProject.objects.order_by("pk").values()),
+        "managers": sorted(CoreProject.managers.through.objects.values_list("coreproject_id", "user_id")),
+        "partners": sorted(CoreProject.partners.through.objects.values_list("coreproject_id", "organization_id")),
+        "milestones": list(Milestone.objects.order_by("pk").values()),
         "departments": list(Department.objects.order_by("pk").values_list("pk", "name")),
         "organizations": list(Organization.objects.order_by("pk").values_list("pk", "name", "kind")),
         "project_history": CoreProject.history.count(),
@@ -111,15 +107,25 @@ def project_row(**values) -> list:
     return [base[header] for header in PROJECT_HEADERS]
 
 
+@pytest.fixture(scope="module")
+def _plan_and_demo_rows(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """The plan (load_seeds) and its sample portfolio (seed_demo), made once for this module; every test runs
+    in its own savepoint on top, so what one test imports is gone for the next (tests/conftest.py)."""
+    with shared_rows(django_db_blocker):
+        call_command("load_seeds", stdout=io.StringIO())
+        call_command("seed_demo", stdout=io.StringIO())
+        yield
+
+
 @pytest.fixture
-def plan(db) -> Plan:
-    call_command("load_seeds")
+def plan(_plan_and_demo_rows, db) -> Plan:
+    """The 2025 plan as announced, with the sample portfolio around it (what `make run` loads)."""
     return Plan.objects.get(code="busan-2025")
 
 
 @pytest.fixture
 def seeded_plan(plan) -> Plan:
-    call_command("seed_demo", stdout=io.StringIO())
+    """The plan filled out to 71 projects by the sample portfolio."""
     return plan
 
 

@@ -101,6 +101,17 @@ def messages_shown(page: str) -> str:
     return text(found.group(1)) if found else ""
 
 
+def row_messages(page: str, milestone: Milestone) -> list[tuple[str, str]]:
+    """(role, text) of each message shown inside the milestone's row of the project page."""
+    start = page.index(f'id="milestone-{milestone.pk}"')
+    ends = [page.find(marker, start + 1) for marker in ('id="milestone-', "</section>")]
+    row_html = page[start : min(end for end in ends if end > 0)]
+    return [
+        (role, text(body))
+        for role, body in re.findall(r'<div class="row-message[^"]*" role="(\w+)"[^>]*>(.*?)</div>', row_html, re.S)
+    ]
+
+
 def hidden_version(page: str) -> int:
     return int(re.search(r'<input type="hidden" name="version" value="(\d+)"', page).group(1))
 
@@ -181,7 +192,12 @@ def test_a_manager_walks_a_milestone_from_planned_to_achieved(milestone, owner):
         assert milestone.status == status
     assert milestone.completed_on == dt.date(2026, 11, 24)
     page = client.get(response["Location"]).content.decode()
-    assert "'국비 신청서': 처리했습니다." in messages_shown(page)
+    assert row_messages(page, milestone) == [
+        ("status", "'국비 신청서'을(를) 진행 중으로 표시했습니다."),
+        ("status", "'국비 신청서'을(를) 제출 완료로 표시했습니다."),
+        ("status", "'국비 신청서'을(를) 달성으로 표시했습니다."),
+    ]
+    assert messages_shown(page) == ""  # not above the fold, where nobody looks
     assert "달성 (11.24)" in text(page)
 
 
@@ -192,16 +208,21 @@ def test_a_manager_walks_a_milestone_from_planned_to_achieved(milestone, owner):
         *[(closed, action) for closed in CLOSED for action in ACTION_STATUS if ACTION_STATUS[action] != closed],
     ],
 )
-def test_a_refused_move_is_explained_in_korean_at_the_top_of_the_form_and_changes_nothing(
-    milestone, owner, current, action
-):
+def test_a_refused_move_is_explained_in_korean_and_changes_nothing(milestone, owner, current, action):
+    """A form (달성, 미달성, 취소) shows the refusal at its top; a one-click button shows it in the row."""
     in_status(milestone, current)
     before, history_before = row(milestone), Milestone.history.count()
-    response = act(signed_in(owner), milestone, action, **ACTION_DATA[action])
-    assert response.status_code == 400
-    page = response.content.decode()
+    client = signed_in(owner)
+    response = act(client, milestone, action, **ACTION_DATA[action])
     new = ACTION_STATUS[action]
-    assert top_errors(page) == f"'{LABELS[current]}'에서 '{LABELS[new]}'(으)로 바꿀 수 없습니다."
+    refusal = f"'{LABELS[current]}'에서 '{LABELS[new]}'(으)로 바꿀 수 없습니다."
+    if action in ("start", "submit"):
+        assert response.status_code == 302
+        page = client.get(response["Location"]).content.decode()
+        assert row_messages(page, milestone) == [("alert", refusal)]
+    else:
+        assert response.status_code == 400
+        assert top_errors(response.content.decode()) == refusal
     assert (row(milestone), Milestone.history.count()) == (before, history_before)
 
 
@@ -221,7 +242,7 @@ def test_cancelling_an_open_milestone_needs_a_reason(milestone, owner, current):
     before = row(milestone)
     response = act(client, milestone, "cancel", reason="")
     assert response.status_code == 400
-    assert field_errors(response.content.decode(), "reason") == "필수 항목입니다."
+    assert field_errors(response.content.decode(), "reason") == "취소 사유를 입력하세요."
     assert row(milestone) == before
 
     assert act(client, milestone, "cancel", reason="사업 재편").status_code == 302
@@ -231,10 +252,27 @@ def test_cancelling_an_open_milestone_needs_a_reason(milestone, owner, current):
 
 
 @pytest.mark.parametrize("current", OPEN)
-def test_an_open_milestone_can_be_marked_missed_without_a_reason(milestone, owner, current):
+def test_marking_an_open_milestone_missed_needs_a_reason_kept_in_the_history(milestone, owner, current):
     in_status(milestone, current)
-    assert act(signed_in(owner), milestone, "miss", reason="").status_code == 302
+    client = signed_in(owner)
+    before = row(milestone)
+    response = act(client, milestone, "miss", reason="  ")
+    assert response.status_code == 400
+    assert field_errors(response.content.decode(), "reason") == "미달성 사유를 입력하세요."
+    assert row(milestone) == before
+
+    assert act(client, milestone, "miss", reason="공모 탈락").status_code == 302
     assert (row(milestone)["status"], row(milestone)["completed_on"]) == ("missed", None)
+    [entry] = [e for e in project_history(project=milestone.project) if e.reason == "공모 탈락"]
+    assert [(c.label, c.before, c.after) for c in entry.changes] == [("상태", LABELS[current], "미달성")]
+
+
+def test_the_service_refuses_to_mark_missed_without_a_reason(milestone, owner):
+    with pytest.raises(ValidationError) as refused:
+        services.milestone_set_status(
+            milestone_id=milestone.pk, user=owner, expected_version=milestone.version, status="missed", reason=""
+        )
+    assert refused.value.message_dict == {"reason": ["미달성 사유를 입력하세요."]}
 
 
 # Achieving a funding milestone ----------------------------------------------------------------------------
@@ -292,7 +330,12 @@ def test_the_reason_for_a_new_due_date_is_kept_in_the_history_and_shown_on_the_p
     assert row(milestone)["due_date"] == dt.date(2026, 12, 20)
 
     [entry] = [e for e in project_history(project=milestone.project) if e.reason]
-    assert (entry.who, entry.subject, entry.action, entry.reason) == ("owner", "국비 신청서", "고침", "부처 일정 연기")
+    assert (entry.who, entry.subject, entry.action, entry.reason) == (
+        "김담당 (해양정책과)",
+        "국비 신청서",
+        "고침",
+        "부처 일정 연기",
+    )
     assert [(c.label, c.before, c.after) for c in entry.changes] == [("기한", "2026-12-02", "2026-12-20")]
 
     page = client.get(reverse("projects:project", args=[milestone.project_id])).content.decode()
@@ -349,9 +392,9 @@ def test_a_manager_adds_a_milestone_with_the_amount_in_eok(project, owner):
         "planned",
     )
     page = client.get(response["Location"]).content.decode()
-    assert "마일스톤 '2027년 국비 신청'을(를) 추가했습니다." in messages_shown(page)
+    assert row_messages(page, created) == [("status", "마일스톤 '2027년 국비 신청'을(를) 추가했습니다.")]
     [entry] = [e for e in project_history(project=project) if e.subject == "2027년 국비 신청"]
-    assert (entry.who, entry.action) == ("owner", "만듦")
+    assert (entry.who, entry.action) == ("김담당 (해양정책과)", "만듦")
     assert ("신청액", "", "3.5억 원") in [(c.label, c.before, c.after) for c in entry.changes]
 
 
@@ -404,8 +447,8 @@ def test_a_manager_edits_a_milestone_and_the_history_shows_before_and_after(mile
         milestone.version + 1,
     )
     page = client.get(response["Location"]).content.decode()
-    assert "마일스톤 '국비 신청서 (수정)'을(를) 저장했습니다." in messages_shown(page)
-    [entry] = [e for e in project_history(project=milestone.project) if e.who == "owner"]
+    assert row_messages(page, milestone) == [("status", "마일스톤 '국비 신청서 (수정)'을(를) 저장했습니다.")]
+    [entry] = [e for e in project_history(project=milestone.project) if e.who == "김담당 (해양정책과)"]
     assert entry.action == "고침"
     assert [(c.label, c.before, c.after) for c in entry.changes] == [
         ("마일스톤", "국비 신청서", "국비 신청서 (수정)"),
@@ -481,5 +524,11 @@ def test_a_stale_one_click_action_is_refused_with_a_message_and_changes_nothing(
     assert response.status_code == 302
     assert response["Location"].endswith(f"#milestone-{milestone.pk}")
     page = owner_client.get(response["Location"]).content.decode()
-    assert "다른 사용자가 그사이 이 마일스톤을 바꿨습니다" in messages_shown(page)
+    [(role, shown)] = row_messages(page, milestone)
+    # Next to the row, read out at once, with what the teammate changed and who they are.
+    assert role == "alert"
+    assert "다른 사용자가 그사이 이 마일스톤을 바꿨습니다" in shown
+    assert "마지막 저장: 이동료 (투자유치과)" in shown
+    assert "기한 2026-12-02 2026-12-04" in shown
+    assert messages_shown(page) == ""
     assert row(milestone) == before

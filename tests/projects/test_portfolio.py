@@ -1,5 +1,5 @@
 """Portfolio views: the dashboard's roll-up against a hand-counted fixture, filtered tables and their exports,
-the timeline, calendar feeds, and query counts that do not grow with the portfolio."""
+the timeline, and query counts that do not grow with the portfolio. (Calendar feeds: tests/notifications.)"""
 
 from __future__ import annotations
 
@@ -7,35 +7,29 @@ import csv
 import datetime as dt
 import io
 
-import icalendar
 import openpyxl
 import pytest
 import time_machine
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from notifications.feeds import calendar_feed_for, calendar_feed_rotate
 from projects import roles
-from projects.models import CoreProject, Milestone
+from projects.models import CoreProject
 from projects.money import eok_to_won
 from projects.selectors import plan_dashboard
+from tests.conftest import shared_rows
 from tests.factories import (
     CoreProjectFactory,
     MilestoneFactory,
-    PlanFactory,
     ProgressUpdateFactory,
-    StrategyFactory,
-    TaskFactory,
     UserFactory,
 )
-from tracker.dates import SEOUL
+from tests.portfolio import NOW, TODAY, hand_counted_portfolio
 
 pytestmark = pytest.mark.django_db
-
-TODAY = dt.date(2026, 11, 25)  # a Wednesday; ISO week 2026-W48 starts on Monday 2026-11-23
-NOW = dt.datetime(2026, 11, 25, 10, tzinfo=SEOUL)
 
 
 @pytest.fixture(autouse=True)
@@ -51,58 +45,8 @@ def viewer(db):
 
 @pytest.fixture
 def portfolio(owner):
-    """Two strategies, three tasks, four projects and nine milestones, counted by hand below."""
-    plan = PlanFactory(code="test-plan")
-    s1 = StrategyFactory(plan=plan, code="S1", order=1, announced_budget=eok_to_won(1000))
-    s2 = StrategyFactory(plan=plan, code="S2", order=2, announced_budget=eok_to_won(500))
-    t1, t2 = TaskFactory(strategy=s1, code="T1", order=1), TaskFactory(strategy=s1, code="T2", order=2)
-    t3 = TaskFactory(strategy=s2, code="T3", order=1)
-    p1 = CoreProjectFactory(task=t1, code="A-1", rag_status="on_track", managers=[owner])
-    p2 = CoreProjectFactory(task=t1, code="A-2", rag_status="delayed")
-    p3 = CoreProjectFactory(task=t2, code="A-3", rag_status="at_risk", category="upgraded")
-    p4 = CoreProjectFactory(task=t3, code="B-1", rag_status="on_track")
-    funding = Milestone.Kind.NATIONAL_FUNDING
-    # p1: one achieved funding milestone (requested 100, secured 80), one overdue, one due in 10 days
-    MilestoneFactory(
-        project=p1,
-        kind=funding,
-        status="achieved",
-        due_date=TODAY - dt.timedelta(days=20),
-        completed_on=TODAY - dt.timedelta(days=21),
-        amount_requested=eok_to_won(100),
-        amount_secured=eok_to_won(80),
-    )
-    MilestoneFactory(project=p1, kind="agreement", due_date=TODAY - dt.timedelta(days=3), title="overdue-1")
-    MilestoneFactory(project=p1, kind="agreement", due_date=TODAY + dt.timedelta(days=10), title="upcoming-1")
-    # p2: overdue submitted funding milestone (requested 50), a cancelled one (requested 999, not counted)
-    MilestoneFactory(
-        project=p2,
-        kind=funding,
-        status="submitted",
-        due_date=TODAY - dt.timedelta(days=1),
-        amount_requested=eok_to_won(50),
-        title="overdue-2",
-    )
-    MilestoneFactory(project=p2, kind=funding, status="cancelled", amount_requested=eok_to_won(999))
-    # p3: due today (upcoming), one far away (not upcoming)
-    MilestoneFactory(project=p3, kind="legal", due_date=TODAY, title="upcoming-2")
-    MilestoneFactory(project=p3, kind="legal", due_date=TODAY + dt.timedelta(days=200))
-    # p4: achieved contest (requested 30, secured 30), one missed in the past (not overdue: closed)
-    MilestoneFactory(
-        project=p4,
-        kind=Milestone.Kind.PUBLIC_CONTEST,
-        status="achieved",
-        due_date=TODAY - dt.timedelta(days=5),
-        completed_on=TODAY - dt.timedelta(days=5),
-        amount_requested=eok_to_won(30),
-        amount_secured=eok_to_won(30),
-    )
-    MilestoneFactory(project=p4, kind="other", status="missed", due_date=TODAY - dt.timedelta(days=40))
-    # notes this week: p1 and p4; p2 wrote last week only
-    ProgressUpdateFactory(project=p1, week_start=dt.date(2026, 11, 23), author=owner)
-    ProgressUpdateFactory(project=p4, week_start=dt.date(2026, 11, 23), author=owner)
-    ProgressUpdateFactory(project=p2, week_start=dt.date(2026, 11, 16), author=owner)
-    return plan
+    """Two strategies, three tasks, four projects and nine milestones, counted by hand (tests/portfolio.py)."""
+    return hand_counted_portfolio(owner)
 
 
 def test_the_dashboard_rolls_up_the_hand_counted_portfolio(portfolio):
@@ -195,43 +139,6 @@ def test_the_timeline_marks_today_and_overdue_items(client, viewer, portfolio):
     assert "A-1" in html and "B-1" in html
 
 
-def test_a_personal_feed_holds_the_milestones_a_person_owns_or_manages(client, owner, portfolio):
-    feed = calendar_feed_for(user=owner)
-    response = client.get(reverse("notifications:my_calendar", args=[feed.token]))
-    assert response["Content-Type"].startswith("text/calendar")
-    calendar = icalendar.Calendar.from_ical(response.content)
-    events = calendar.walk("VEVENT")
-    # owner manages A-1 (3 milestones); cancelled milestones are never in a feed
-    assert len(events) == 3
-    first = events[0]
-    assert isinstance(first["DTSTART"].dt, dt.date) and not isinstance(first["DTSTART"].dt, dt.datetime)
-    assert first["DTEND"].dt - first["DTSTART"].dt == dt.timedelta(days=1)
-    assert first["SUMMARY"].startswith("[A-1] ")
-    assert "A-1" in first["DESCRIPTION"] and "/projects/" in first["DESCRIPTION"]
-    uids = {str(event["UID"]) for event in events}
-    again = icalendar.Calendar.from_ical(client.get(reverse("notifications:my_calendar", args=[feed.token])).content)
-    assert {str(event["UID"]) for event in again.walk("VEVENT")} == uids  # stable UIDs
-
-
-def test_a_revoked_feed_address_stops_working(client, owner, portfolio):
-    old = calendar_feed_for(user=owner).token
-    calendar_feed_rotate(user=owner)
-    assert client.get(reverse("notifications:my_calendar", args=[old])).status_code == 404
-
-
-def test_a_strategy_feed_is_only_for_people_who_may_read_it(client, viewer, portfolio):
-    strategy = portfolio.strategies.get(code="S2")
-    feed = calendar_feed_for(user=viewer)
-    response = client.get(reverse("notifications:strategy_calendar", args=[feed.token, strategy.pk]))
-    assert len(icalendar.Calendar.from_ical(response.content).walk("VEVENT")) == 2
-    nobody = UserFactory(username="no-role")
-    no_role_feed = calendar_feed_for(user=nobody)
-    assert (
-        client.get(reverse("notifications:strategy_calendar", args=[no_role_feed.token, strategy.pk])).status_code
-        == 404
-    )
-
-
 def test_a_viewer_reads_every_portfolio_page_but_has_no_edit_links(client, viewer, portfolio):
     client.force_login(viewer)
     for name in ("dashboard", "portfolio", "milestones", "timeline"):
@@ -256,28 +163,40 @@ def _grow(portfolio, owner, extra: int) -> None:
         ProgressUpdateFactory(project=project, week_start=dt.date(2026, 11, 23), author=owner)
 
 
-@pytest.mark.parametrize(
-    "url_name, params",
-    [
-        ("dashboard", {"plan": "test-plan"}),
-        ("portfolio", {}),
-        ("portfolio", {"strategy": "", "q": "A", "note_this_week": "no"}),
-        ("milestones", {"due": "upcoming"}),
-        ("timeline", {}),
-        ("portfolio", {"_export": "xlsx"}),
-    ],
-)
-def test_portfolio_pages_take_the_same_number_of_queries_at_two_sizes(
-    client, viewer, owner, portfolio, url_name, params
-):
-    client.force_login(viewer)
+PAGES_AT_TWO_SIZES = [
+    ("dashboard", {"plan": "test-plan"}),
+    ("portfolio", {}),
+    ("portfolio", {"strategy": "", "q": "A", "note_this_week": "no"}),
+    ("milestones", {"due": "upcoming"}),
+    ("timeline", {}),
+    ("portfolio", {"_export": "xlsx"}),
+]
 
-    def count() -> int:
-        cache.clear()  # the dashboard's past trend points are cached by week: count them cold, the worst case
-        with CaptureQueriesContext(connection) as queries:
-            assert client.get(reverse(f"projects:{url_name}"), params).status_code == 200
-        return len(queries)
 
-    small = count()
-    _grow(portfolio, owner, 60)
-    assert count() == small
+@pytest.fixture(scope="module")
+def queries_at_two_sizes(django_db_setup, django_db_blocker) -> dict[int, tuple[int, int]]:
+    """How many queries each of PAGES_AT_TWO_SIZES takes for a viewer on the hand-counted portfolio, then after
+    60 more projects: the portfolio is built and grown once for all the pages, and rolled back before any test
+    reads the numbers (tests/conftest.py: shared_rows)."""
+    with shared_rows(django_db_blocker), time_machine.travel(NOW, tick=False):
+        owner = UserFactory(username="owner", role=roles.PROJECT_MANAGER)
+        portfolio = hand_counted_portfolio(owner)
+        client = Client()
+        client.force_login(UserFactory(username="viewer", role=roles.VIEWER))
+
+        def count(url_name: str, params: dict) -> int:
+            cache.clear()  # the dashboard's past trend points are cached by week: count them cold, the worst case
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(reverse(f"projects:{url_name}"), params).status_code == 200
+            return len(queries)
+
+        small = [count(url_name, params) for url_name, params in PAGES_AT_TWO_SIZES]
+        _grow(portfolio, owner, 60)
+        large = [count(url_name, params) for url_name, params in PAGES_AT_TWO_SIZES]
+    return dict(enumerate(zip(small, large, strict=True)))
+
+
+@pytest.mark.parametrize("url_name, params", PAGES_AT_TWO_SIZES)
+def test_portfolio_pages_take_the_same_number_of_queries_at_two_sizes(queries_at_two_sizes, url_name, params):
+    small, large = queries_at_two_sizes[PAGES_AT_TWO_SIZES.index((url_name, params))]
+    assert large == small

@@ -163,7 +163,8 @@ def test_the_project_page_shows_the_summary_milestones_notes_and_history(owner, 
     page = signed_in(owner).get(reverse("projects:project", args=[project.pk])).content.decode()
     budget = page[page.index('<table class="budget">') : page.index("</table>", page.index('<table class="budget">'))]
     assert text(budget).endswith("1,927억 원 964억 원 463억 원 499.5억 원")
-    assert "owner, teammate" in text(page[page.index('class="card summary"') :])
+    summary = text(page[page.index('class="card summary"') :])
+    assert "사업 담당자 김담당 (해양정책과), 이동료 (투자유치과)" in summary  # by 성명 (부서), in 성명 order
 
     milestones = section(page, "milestones")
     assert "국비 신청서" in milestones and "D-10" in milestones
@@ -174,7 +175,7 @@ def test_the_project_page_shows_the_summary_milestones_notes_and_history(owner, 
 
     history = section(page, "history")
     assert "<del>2026-12-02</del> → <ins>2026-12-05</ins>" in history
-    assert "teammate · 국비 신청서 고침 (사유: 부처 일정 연기)" in text(history)
+    assert "이동료 (투자유치과) · 국비 신청서 고침 (사유: 부처 일정 연기)" in text(history)
 
 
 # This week's note -----------------------------------------------------------------------------------------
@@ -206,10 +207,12 @@ def test_a_manager_writes_this_weeks_note_and_it_sets_the_projects_status(projec
     assert project.rag_status == "at_risk"
 
     [entry] = [e for e in project_history(project=project) if e.reason == "주간 진행 보고"]
-    assert (entry.who, entry.subject) == ("owner", "사업 정보")
+    assert (entry.who, entry.subject) == ("김담당 (해양정책과)", "사업 정보")
     assert [(c.label, c.before, c.after) for c in entry.changes] == [("추진 상태", "정상", "주의")]
     page = client.get(response["Location"]).content.decode()
-    assert "이번 주 진행 보고를 저장했습니다." in page
+    # The answer is in the notes section the page opens at, not above the fold.
+    assert "이번 주 진행 보고를 저장했습니다." in section(page, "notes")
+    assert 'class="messages"' not in page
     assert "<del>정상</del> → <ins>주의</ins>" in section(page, "history")
 
 
