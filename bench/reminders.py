@@ -131,8 +131,10 @@ def planning(scale: int) -> list[dict]:
 def e2e_people(today: dt.date) -> None:
     """10,000 people, each the owner of one milestone due in seven days."""
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
 
     from notifications.models import ReminderPolicy
+    from projects import roles
     from projects.models import CoreProject, Department, Milestone
     from projects.services import plan_load_seed
 
@@ -157,6 +159,8 @@ def e2e_people(today: dt.date) -> None:
         [User(username=f"remind{n}", email=f"remind{n}@example.com", password="!") for n in range(E2E_PEOPLE)],
         batch_size=2000,
     )
+    # Reminders go only to people who may read the portfolio (a role); others are recorded as skipped.
+    Group.objects.get(name=roles.PROJECT_MANAGER).user_set.add(*people)
     Milestone.objects.bulk_create(
         [
             Milestone(

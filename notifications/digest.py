@@ -16,7 +16,6 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.urls import reverse
-from django_tables2.export import TableExport
 
 from notifications.emails import absolute_url, new_message_id, outbox_message_fill
 from notifications.models import DigestPolicy, NotificationPreference, OutboxAttachment, OutboxMessage
@@ -24,7 +23,7 @@ from people.names import person_label, person_name
 from projects import roles
 from projects.models import CoreProject, Milestone, Plan, ProgressUpdate, Strategy
 from projects.selectors import projects_with_deadlines
-from projects.tables import PortfolioProjectTable
+from projects.tables import PortfolioProjectTable, SafeTableExport
 from projects.trends import (
     TREND_WEEKS,
     Figures,
@@ -371,7 +370,7 @@ def portfolio_workbook(*, plan: Plan, scope: Scope, today: dt.date) -> bytes:
     name and in the e-mail), in the columns of the project table's export."""
     projects = _scoped_projects(plan, scope, CoreProject.objects.all()).order_by("code")
     table = PortfolioProjectTable(projects_with_deadlines(projects, today=today))
-    return TableExport("xlsx", table, dataset_kwargs={"title": f"현재 기준 {today:%Y-%m-%d}"}).export()
+    return SafeTableExport("xlsx", table, dataset_kwargs={"title": f"현재 기준 {today:%Y-%m-%d}"}).export()
 
 
 def portfolio_workbook_name(today: dt.date) -> str:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
+import re
 
 from django import forms
 from django.conf import settings
@@ -15,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.log import log_response
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,6 +28,7 @@ from django.views.decorators.http import require_http_methods
 from notifications import digest, feeds, links
 from notifications.emails import absolute_url
 from notifications.models import CalendarFeed, NotificationPreference
+from notifications.runs import logfmt
 from projects import services
 from projects.charts import trend_svg
 from projects.models import Milestone, Plan, Strategy
@@ -32,17 +37,52 @@ from tracker.dates import parse_iso_week, seoul_today
 from tracker.dates import week_start as week_start_of
 from tracker.pdf import PDF_MIMETYPE, PdfUnavailable, pdf_response_unavailable
 
+logger = logging.getLogger("tracker.links")
+
+
+class LinkRefused(Exception):
+    """A signed link that is expired or not ours: expected, answered with 403 and one log line (no traceback)."""
+
+    def __init__(self, *, purpose: str, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.purpose, self.reason, self.message = purpose, reason, message
+
 
 def _payload(purpose: str, token: str, max_age) -> dict:
     try:
         return links.unsign(purpose, token, max_age=max_age)
     except signing.SignatureExpired as error:
-        raise PermissionDenied(_("링크의 유효 기간이 지났습니다. 사업 페이지에서 직접 처리하세요.")) from error
+        message = _("링크의 유효 기간이 지났습니다. 사업 페이지에서 직접 처리하세요.")
+        raise LinkRefused(purpose=purpose, reason="expired", message=message) from error
     except signing.BadSignature as error:
-        raise PermissionDenied(_("올바르지 않은 링크입니다.")) from error
+        raise LinkRefused(purpose=purpose, reason="tampered", message=_("올바르지 않은 링크입니다.")) from error
+
+
+def refuses_bad_links(view):
+    """Answer an expired or tampered signed link with the 403 page and one log line without the token."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, token: str, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, token, *args, **kwargs)
+        except LinkRefused as refusal:
+            response = render(request, "403.html", {"exception": refusal.message}, status=403)
+            # log_response marks the response as logged, so django.request does not log it a second time.
+            log_response(
+                "signed link refused: %s",
+                logfmt({"purpose": refusal.purpose, "reason": refusal.reason, "method": request.method}),
+                response=response,
+                request=request,
+                logger=logger,
+                level="warning" if refusal.reason == "tampered" else "info",
+            )
+            return response
+
+    return wrapped
 
 
 @require_http_methods(["GET", "POST"])
+@refuses_bad_links
 def milestone_submit(request: HttpRequest, token: str) -> HttpResponse:
     """'제출 완료로 표시' from a reminder: GET asks for confirmation (changes nothing), POST does it."""
     payload = _payload("submit", token, links.ACTION_LINK_MAX_AGE)
@@ -72,6 +112,15 @@ def milestone_submit(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "notifications/milestone_submit.html", context)
 
 
+def _link_user(payload: dict):
+    """The person a preferences or unsubscribe link was made for; a deactivated account's links stop working
+    (and show nothing of the account: no name, no address)."""
+    user = get_user_model().objects.filter(pk=payload.get("u"), is_active=True).first()
+    if user is None:
+        raise PermissionDenied(_("더 이상 쓸 수 없는 링크입니다."))
+    return user
+
+
 class PreferenceForm(forms.ModelForm):
     class Meta:
         model = NotificationPreference
@@ -83,8 +132,9 @@ class PreferenceForm(forms.ModelForm):
 @require_http_methods(["GET", "POST"])
 def my_settings(request: HttpRequest) -> HttpResponse:
     """내 설정, from the menu: who I am, which e-mails I get, my calendar address, my language."""
-    preference, _created = NotificationPreference.objects.get_or_create(
-        user=request.user, defaults={"language": request.LANGUAGE_CODE}
+    # Saved only when the person saves the form: opening a page writes nothing.
+    preference = NotificationPreference.objects.filter(user=request.user).first() or NotificationPreference(
+        user=request.user, language=request.LANGUAGE_CODE
     )
     form = PreferenceForm(request.POST or None, instance=preference)
     if request.method == "POST" and form.is_valid():
@@ -115,9 +165,10 @@ def my_settings(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@refuses_bad_links
 def preferences(request: HttpRequest, token: str) -> HttpResponse:
     payload = _payload("preferences", token, links.PREFERENCES_LINK_MAX_AGE)
-    user = get_object_or_404(get_user_model(), pk=payload["u"])
+    user = _link_user(payload)
     preference, _created = NotificationPreference.objects.get_or_create(user=user)
     form = PreferenceForm(request.POST or None, instance=preference)
     saved = request.method == "POST" and form.is_valid()
@@ -128,9 +179,10 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
 
 @csrf_exempt  # RFC 8058 one-click unsubscribe: mail clients POST without a CSRF token; the signed URL is the proof.
 @require_http_methods(["GET", "POST"])
+@refuses_bad_links
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     payload = _payload("unsubscribe", token, links.PREFERENCES_LINK_MAX_AGE)
-    user = get_object_or_404(get_user_model(), pk=payload["u"])
+    user = _link_user(payload)
     kind = payload["k"]
     field = {"reminders": "reminders", "digest": "digest"}.get(kind)
     if field is None:
@@ -147,8 +199,9 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _feed_user(token: str):
+    """The feed's owner, while they are active and still hold a role that reads the portfolio."""
     feed = CalendarFeed.objects.select_related("user").filter(token=token, user__is_active=True).first()
-    if feed is None:
+    if feed is None or not can_read_portfolio(feed.user):
         raise Http404
     return feed.user
 
@@ -167,9 +220,7 @@ def my_calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def strategy_calendar_feed(request: HttpRequest, token: str, pk: int) -> HttpResponse:
-    user = _feed_user(token)
-    if not can_read_portfolio(user):
-        raise Http404
+    _feed_user(token)
     strategy = get_object_or_404(Strategy, pk=pk)
     return _ics(
         feeds.calendar_build(name=str(strategy), milestones=feeds.milestones_for_strategy(strategy)),
@@ -229,6 +280,9 @@ def _digest_for(request: HttpRequest, week: str | None) -> tuple[digest.Digest, 
 @login_required
 def digest_page(request: HttpRequest, week: str | None = None) -> HttpResponse:
     """The weekly digest as a page, rebuilt from the history for any past week, with an archive by ISO week."""
+    chosen = request.GET.get("week", "")
+    if week is None and re.fullmatch(r"\d{4}-W\d{2}", chosen):  # the archive's drop-down, sent as a form
+        return redirect("notifications:digest_week", chosen)
     built, weeks = _digest_for(request, week)
     # matplotlib's own SVG, never user input
     charts = [(trend, mark_safe(trend_svg(trend, compact=index > 0))) for index, trend in enumerate(built.trends)]

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from projects.admin_scope import ProjectScopedAdminMixin, ProjectScopedInlineMixin
 from projects.milestone_templates.admin import MilestoneTemplateActionMixin, MilestoneTemplateAdmin
 from projects.models import (
     CoreProject,
@@ -183,7 +184,7 @@ class OrganizationAdmin(admin.ModelAdmin):
     search_fields = ["name", "name_en"]
 
 
-class MilestoneInline(admin.TabularInline):
+class MilestoneInline(ProjectScopedInlineMixin, admin.TabularInline):
     """Status and completion are changed on the milestone's own page, which asks for the reason they need."""
 
     model = Milestone
@@ -206,7 +207,11 @@ class MilestoneInline(admin.TabularInline):
 
 
 @admin.register(CoreProject)
-class CoreProjectAdmin(PortfolioImportExportMixin, MilestoneTemplateActionMixin, SimpleHistoryAdmin):
+class CoreProjectAdmin(
+    ProjectScopedAdminMixin, PortfolioImportExportMixin, MilestoneTemplateActionMixin, SimpleHistoryAdmin
+):
+    project_field = ""
+    admin_only_fields = ("managers", "task", "code")
     resource_classes = [CoreProjectResource]
     list_display = [
         "code",
@@ -257,7 +262,7 @@ class CoreProjectAdmin(PortfolioImportExportMixin, MilestoneTemplateActionMixin,
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(PortfolioImportExportMixin, SimpleHistoryAdmin):
+class MilestoneAdmin(ProjectScopedAdminMixin, PortfolioImportExportMixin, SimpleHistoryAdmin):
     resource_classes = [MilestoneResource]
     portfolio_kind = MILESTONES
     form = MilestoneAdminForm
@@ -303,7 +308,7 @@ class MilestoneAdmin(PortfolioImportExportMixin, SimpleHistoryAdmin):
 
 
 @admin.register(ProgressUpdate)
-class ProgressUpdateAdmin(SimpleHistoryAdmin):
+class ProgressUpdateAdmin(ProjectScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ["project", "week_label", "rag_status", "author", "updated_at"]
     list_select_related = ["project", "author"]
     list_filter = ["rag_status", "week_start", "project__task__strategy"]

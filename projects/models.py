@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from projects.form_fields import EokField, SupportNeedsField
+from projects.validators import validate_single_line
 from tracker.dates import seoul_today
 
 SAMPLE_PREFIX = "[예시]"
@@ -50,8 +51,8 @@ class SupportNeedsJSONField(models.JSONField):
 
 class Plan(models.Model):
     code = models.SlugField(_("코드"), max_length=40, unique=True)
-    name = models.CharField(_("계획명"), max_length=200)
-    name_en = models.CharField(_("계획명(영문)"), max_length=200, blank=True)
+    name = models.CharField(_("계획명"), max_length=200, validators=[validate_single_line])
+    name_en = models.CharField(_("계획명(영문)"), max_length=200, blank=True, validators=[validate_single_line])
     goal = models.TextField(_("목표"), blank=True)
     goal_en = models.TextField(_("목표(영문)"), blank=True)
     adopted_on = models.DateField(_("수립일"), null=True, blank=True)
@@ -79,10 +80,10 @@ class Plan(models.Model):
 
 class Strategy(models.Model):
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="strategies", verbose_name=_("계획"))
-    code = models.CharField(_("코드"), max_length=20)
+    code = models.CharField(_("코드"), max_length=20, validators=[validate_single_line])
     order = models.PositiveSmallIntegerField(_("순서"), default=0)
-    name = models.CharField(_("전략명"), max_length=200)
-    name_en = models.CharField(_("전략명(영문)"), max_length=200, blank=True)
+    name = models.CharField(_("전략명"), max_length=200, validators=[validate_single_line])
+    name_en = models.CharField(_("전략명(영문)"), max_length=200, blank=True, validators=[validate_single_line])
     announced_project_count = models.PositiveSmallIntegerField(_("발표 핵심사업 수"), default=0)
     announced_budget = MoneyField(_("발표 사업비"), default=0)
     lead = models.ForeignKey(
@@ -108,10 +109,10 @@ class Task(models.Model):
     """추진과제: the middle level of the plan."""
 
     strategy = models.ForeignKey(Strategy, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("전략"))
-    code = models.CharField(_("코드"), max_length=20)
+    code = models.CharField(_("코드"), max_length=20, validators=[validate_single_line])
     order = models.PositiveSmallIntegerField(_("순서"), default=0)
-    name = models.CharField(_("추진과제명"), max_length=200)
-    name_en = models.CharField(_("추진과제명(영문)"), max_length=200, blank=True)
+    name = models.CharField(_("추진과제명"), max_length=200, validators=[validate_single_line])
+    name_en = models.CharField(_("추진과제명(영문)"), max_length=200, blank=True, validators=[validate_single_line])
     is_inferred = models.BooleanField(
         _("추정 과제"),
         default=False,
@@ -131,8 +132,8 @@ class Task(models.Model):
 class Department(models.Model):
     """주관부서: a department of the city that leads projects."""
 
-    name = models.CharField(_("부서명"), max_length=100, unique=True)
-    name_en = models.CharField(_("부서명(영문)"), max_length=100, blank=True)
+    name = models.CharField(_("부서명"), max_length=100, unique=True, validators=[validate_single_line])
+    name_en = models.CharField(_("부서명(영문)"), max_length=100, blank=True, validators=[validate_single_line])
 
     class Meta:
         verbose_name = _("주관부서")
@@ -153,8 +154,8 @@ class Organization(models.Model):
         RESEARCH = "research", _("연구기관")
         OTHER = "other", _("기타")
 
-    name = models.CharField(_("기관명"), max_length=200, unique=True)
-    name_en = models.CharField(_("기관명(영문)"), max_length=200, blank=True)
+    name = models.CharField(_("기관명"), max_length=200, unique=True, validators=[validate_single_line])
+    name_en = models.CharField(_("기관명(영문)"), max_length=200, blank=True, validators=[validate_single_line])
     kind = models.CharField(_("유형"), max_length=20, choices=Kind.choices, default=Kind.OTHER)
 
     class Meta:
@@ -198,9 +199,9 @@ class CoreProject(models.Model):
         help_text=_("추진과제의 계획에서 정해집니다."),
     )
     task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="projects", verbose_name=_("추진과제"))
-    code = models.CharField(_("사업코드"), max_length=30)
-    name = models.CharField(_("사업명"), max_length=300)
-    name_en = models.CharField(_("사업명(영문)"), max_length=300, blank=True)
+    code = models.CharField(_("사업코드"), max_length=30, validators=[validate_single_line])
+    name = models.CharField(_("사업명"), max_length=300, validators=[validate_single_line])
+    name_en = models.CharField(_("사업명(영문)"), max_length=300, blank=True, validators=[validate_single_line])
     description = models.TextField(_("사업 개요"), blank=True)
     category = models.CharField(_("구분"), max_length=20, choices=Category.choices, default=Category.NEW)
     lead_department = models.ForeignKey(
@@ -221,7 +222,9 @@ class CoreProject(models.Model):
     budget_private = MoneyField(_("민자"), default=0)
     start_year = models.PositiveSmallIntegerField(_("시작 연도"), null=True, blank=True)
     end_year = models.PositiveSmallIntegerField(_("종료 연도"), null=True, blank=True)
-    government_programme = models.CharField(_("연계 정부사업"), max_length=300, blank=True)
+    government_programme = models.CharField(
+        _("연계 정부사업"), max_length=300, blank=True, validators=[validate_single_line]
+    )
     support_needs = SupportNeedsJSONField(
         _("요청 지원 패키지"),
         default=list,
@@ -368,8 +371,8 @@ class Milestone(models.Model):
         CoreProject, on_delete=models.CASCADE, related_name="milestones", verbose_name=_("핵심사업")
     )
     kind = models.CharField(_("유형"), max_length=30, choices=Kind.choices, default=Kind.OTHER)
-    title = models.CharField(_("마일스톤"), max_length=300)
-    responsible_agency = models.CharField(_("소관 부처"), max_length=100, blank=True)
+    title = models.CharField(_("마일스톤"), max_length=300, validators=[validate_single_line])
+    responsible_agency = models.CharField(_("소관 부처"), max_length=100, blank=True, validators=[validate_single_line])
     due_date = models.DateField(_("기한"))
     status = models.CharField(_("상태"), max_length=20, choices=Status.choices, default=Status.PLANNED)
     completed_on = models.DateField(_("달성일"), null=True, blank=True)
@@ -555,7 +558,7 @@ class MilestoneTemplate(models.Model):
         ENTERED_DATES = "entered_dates", _("적용할 때 입력하는 날짜 (공모 일정)")
 
     code = models.SlugField(_("코드"), max_length=40, unique=True)
-    name = models.CharField(_("템플릿명"), max_length=200)
+    name = models.CharField(_("템플릿명"), max_length=200, validators=[validate_single_line])
     basis = models.CharField(_("날짜 기준"), max_length=20, choices=Basis.choices)
     description = models.TextField(_("설명"), blank=True)
     order = models.PositiveSmallIntegerField(_("순서"), default=0)
@@ -585,10 +588,15 @@ class MilestoneTemplateStep(models.Model):
         _("마일스톤 이름"),
         max_length=300,
         help_text=_("{year}는 회계연도, {name}은 적용할 때 입력하는 이름(예: 공모명)으로 바뀝니다."),
+        validators=[validate_single_line],
     )
     kind = models.CharField(_("유형"), max_length=30, choices=Milestone.Kind.choices)
     responsible_agency = models.CharField(
-        _("소관 부처"), max_length=100, blank=True, help_text=_("비우면 적용할 때 입력한 소관 부처를 씁니다.")
+        _("소관 부처"),
+        max_length=100,
+        blank=True,
+        help_text=_("비우면 적용할 때 입력한 소관 부처를 씁니다."),
+        validators=[validate_single_line],
     )
     date_rule = models.CharField(_("날짜 정하는 법"), max_length=20, choices=DateRule.choices)
     year_offset = models.SmallIntegerField(
@@ -598,7 +606,9 @@ class MilestoneTemplateStep(models.Model):
     )
     month = models.PositiveSmallIntegerField(_("월"), null=True, blank=True)
     day = models.PositiveSmallIntegerField(_("일"), null=True, blank=True)
-    date_label = models.CharField(_("입력 칸 이름"), max_length=100, blank=True, help_text=_("예: 공고일"))
+    date_label = models.CharField(
+        _("입력 칸 이름"), max_length=100, blank=True, help_text=_("예: 공고일"), validators=[validate_single_line]
+    )
     date_required = models.BooleanField(_("날짜 입력 필수"), default=False)
     days_after_previous = models.PositiveSmallIntegerField(
         _("입력하지 않으면 앞 단계 후 며칠"),

@@ -7,8 +7,10 @@ change nothing.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Permission
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from projects import roles
@@ -21,6 +23,16 @@ def can_read_portfolio(user: User) -> bool:
     return user.is_active and user.has_perm("projects.view_coreproject")
 
 
+def portfolio_readers() -> QuerySet:
+    """Users who may read the portfolio, as a query (can_read_portfolio for many people at once; activity apart)."""
+    view = Q(codename="view_coreproject", content_type__app_label="projects")
+    return get_user_model().objects.filter(
+        Q(is_superuser=True)
+        | Q(groups__permissions__in=Permission.objects.filter(view))
+        | Q(user_permissions__in=Permission.objects.filter(view))
+    )
+
+
 def is_portfolio_admin(user: User) -> bool:
     return user.is_active and (user.is_superuser or roles.has_role(user, roles.ADMIN))
 
@@ -30,6 +42,17 @@ def managed_project_ids(user: User) -> set[int]:
     if not user.is_authenticated or not user.has_perm("projects.change_milestone"):
         return set()
     return set(CoreProject.managers.through.objects.filter(user_id=user.pk).values_list("coreproject_id", flat=True))
+
+
+def changeable_projects(user: User) -> QuerySet[CoreProject]:
+    """The projects this user may change, as a queryset: every one for an admin, a manager's own, else none."""
+    if not user.is_authenticated or not user.is_active:
+        return CoreProject.objects.none()
+    if is_portfolio_admin(user):
+        return CoreProject.objects.all()
+    if not user.has_perm("projects.change_milestone"):
+        return CoreProject.objects.none()
+    return CoreProject.objects.filter(managers=user)
 
 
 def can_change_project(user: User, project: CoreProject) -> bool:

@@ -7,16 +7,29 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django_tables2.export import TableExport
 
 from people.names import person_label
 from projects.models import CoreProject, Milestone
 from projects.money import format_eok, won_to_eok
 from projects.permissions import is_portfolio_admin
+from projects.spreadsheets.files import workbook_bytes
+from projects.spreadsheets.safety import neutralised_dataset
 from projects.templatetags.dates import short_date
 from tracker.dates import dday_label, seoul_today
 
 # Amounts and counts line up on the right, header and cells alike.
 NUMERIC = {"th": {"class": "num"}, "td": {"class": "num"}}
+
+
+class SafeTableExport(TableExport):
+    """A table's export in which formula-like text stays text: XLSX through the portfolio's workbook writer
+    (text cells, dates as dates, amounts as numbers), CSV with an apostrophe (projects.spreadsheets.safety)."""
+
+    def export(self):
+        if self.format == "xlsx":
+            return workbook_bytes([self.dataset])
+        return neutralised_dataset(self.dataset).export(self.format)
 
 
 def rag_badge(status: str, label: str) -> str:

@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from django_tables2 import RequestConfig
-from django_tables2.export import TableExport
 
 from projects import history, selectors, services
 from projects.charts import trend_svg, trend_svg_data_uri
@@ -33,6 +32,7 @@ from projects.forms import (
 from projects.funding import STAGES, funding_years
 from projects.funding import funding_pipeline as funding_pipeline_build
 from projects.models import CoreProject, Milestone, Plan, ProgressUpdate
+from projects.paging import table_configure
 from projects.permissions import (
     can_change_project,
     ensure_can_change_project,
@@ -40,7 +40,13 @@ from projects.permissions import (
     managed_project_ids,
 )
 from projects.row_messages import notes_message, row_message, split_row_messages
-from projects.tables import MilestoneTable, PortfolioMilestoneTable, PortfolioProjectTable, ProjectDeadlineTable
+from projects.tables import (
+    MilestoneTable,
+    PortfolioMilestoneTable,
+    PortfolioProjectTable,
+    ProjectDeadlineTable,
+    SafeTableExport,
+)
 from projects.timeline import timeline_build
 from projects.trends import dashboard_trends, figures_from_rollups
 from tracker.dates import seoul_now, seoul_today, week_start
@@ -70,7 +76,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @portfolio_reader
 def my_projects(request: HttpRequest) -> HttpResponse:
     table = ProjectDeadlineTable(selectors.my_projects(user=request.user, today=seoul_today()))
-    RequestConfig(request).configure(table)
+    table_configure(request, table)
     return render(request, "projects/my_projects.html", {"table": table})
 
 
@@ -82,22 +88,14 @@ def _table_response(request: HttpRequest, table, *, template: str, context: dict
     export_format = request.GET.get("_export")
     if export_format in EXPORT_FORMATS:
         RequestConfig(request, paginate=False).configure(table)
-        exporter = TableExport(
+        exporter = SafeTableExport(
             export_format, table, exclude_columns=("actions",), dataset_kwargs={"title": export_name}
         )
         return exporter.response(f"{export_name}-{seoul_today().isoformat()}.{export_format}")
-    RequestConfig(request, paginate={"per_page": _per_page(request)}).configure(table)
+    table_configure(request, table)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, template, {**context, "table": table, "query": query.urlencode()})
-
-
-def _per_page(request: HttpRequest) -> int:
-    """25 rows unless the person asks for more (?per_page=, at most 200)."""
-    try:
-        return min(max(int(request.GET.get("per_page", 25)), 10), 200)
-    except ValueError:
-        return 25
 
 
 @portfolio_reader

@@ -8,6 +8,7 @@ when CI is set, so that CI always exercises the real services.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -122,10 +123,20 @@ def fast_password_hashing() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def empty_cache() -> Iterator[None]:
-    """Trend points and chart pictures are cached (projects/trends.py, projects/charts.py): no test sees another's."""
-    from django.core.cache import cache
+def fresh_cache(settings) -> None:
+    """Each test starts with a cache of its own (rate limits, trend points, chart pictures: no test sees another's),
+    never the Redis the suite may share, whose flush would also empty the broker."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": f"test-{uuid.uuid4()}"}
+    }
 
-    cache.clear()
+
+@pytest.fixture
+def celery_eager() -> Iterator[None]:
+    """Tasks queued with .delay() run at once, in the test's process (errors propagate)."""
+    from tracker.celery import app
+
+    before = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
     yield
-    cache.clear()
+    app.conf.task_always_eager, app.conf.task_eager_propagates = before

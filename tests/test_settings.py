@@ -78,11 +78,23 @@ def test_in_debug_without_a_secret_key_one_is_generated_once_into_var(debug_star
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
 
 
+STRONG_KEY = "k3y-" + "0123456789abcdef" * 4  # 68 characters, 18 distinct
+
+
 def test_a_secret_key_from_the_environment_wins_and_django_starts_in_production_mode(tmp_path):
-    result = start_django(tmp_path, "import django; django.setup()" + SHOW_SETTINGS, DEBUG="false", SECRET_KEY="k" * 60)
+    result = start_django(
+        tmp_path, "import django; django.setup()" + SHOW_SETTINGS, DEBUG="false", SECRET_KEY=STRONG_KEY
+    )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.splitlines()[-1])["SECRET_KEY"] == "k" * 60
+    assert json.loads(result.stdout.splitlines()[-1])["SECRET_KEY"] == STRONG_KEY
     assert not (tmp_path / "secret_key").exists()
+
+
+def test_production_refuses_a_secret_key_that_djangos_check_calls_weak(tmp_path):
+    for weak in ["short-but-random-7f3a9", "k" * 60, "django-insecure-" + "0123456789abcdef" * 4]:
+        result = start_django(tmp_path, "import django; django.setup()", DEBUG="false", SECRET_KEY=weak)
+        assert result.returncode != 0, weak
+        assert "SECRET_KEY is weak" in result.stderr
 
 
 def test_a_postgres_database_url_selects_postgresql(tmp_path):

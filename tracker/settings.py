@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime
 import secrets
+from email.utils import getaddresses
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -34,6 +36,12 @@ def _local_secret_key() -> str:
     return key_file.read_text().strip()
 
 
+def _weak_secret_key(key: str) -> bool:
+    """Django's own test (check security.W009): shorter than 50, fewer than 5 distinct characters, or generated
+    by startproject ("django-insecure-")."""
+    return len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-")
+
+
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
@@ -41,6 +49,12 @@ if not SECRET_KEY:
             "SECRET_KEY must be set when DEBUG is off. / DEBUG가 꺼져 있으면 SECRET_KEY 환경 변수가 필요합니다."
         )
     SECRET_KEY = _local_secret_key()
+if not DEBUG and _weak_secret_key(SECRET_KEY):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is weak: use at least 50 random characters, e.g. "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'. / SECRET_KEY가 약합니다: "
+        "무작위 문자 50자 이상을 쓰세요."
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -59,6 +73,7 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "axes",
+    "csp",
     "import_export",
     "projects",
     "notifications",
@@ -73,11 +88,18 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "projects:home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login throttling (django-axes): after 5 failures for one user name from one address, a 15-minute cool-off.
+# How many reverse proxies in front of the app write X-Forwarded-For; the client's address is the one the
+# outermost of them saw (tracker.client_ip). 0: no proxy, the header is ignored.
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
+
+# Login throttling (django-axes): after 5 failures for one user name from one address, a 15-minute cool-off
+# counted from the fifth failure: attempts during the cool-off do not extend it. A password reset lifts it.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "tracker.client_ip.client_ip"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
@@ -93,7 +115,29 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "tracker.middleware.PrivateResponsesNotStoredMiddleware",
 ]
+
+# Content-Security-Policy (django-csp): scripts, style sheets, images and fonts from this site only; no inline
+# script, no plug-ins, no framing, forms post only here. Style *attributes* stay allowed: the digest page shares
+# its markup with the e-mail (mail programs ignore style sheets) and the dashboard's and charts' bars are sized
+# with them; a style attribute cannot run script, and <style> elements stay forbidden.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
 
 ROOT_URLCONF = "tracker.urls"
 WSGI_APPLICATION = "tracker.wsgi.application"
@@ -109,10 +153,26 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "notifications.status.admin_banner",
             ],
         },
     },
 ]
+
+# Uploads (the admin's spreadsheet import): at most UPLOAD_MAX_MB (default 10) per file, dropped while they
+# arrive if larger; an XLSX may unpack to at most UPLOAD_XLSX_MAX_UNPACKED_MB (default 100) before it is parsed.
+# Files up to the limit stay in memory (no temporary file); between preview and confirm the upload waits in
+# the cache (projects.spreadsheets.uploads), never in the temporary directory.
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_MB", default=10) * 1_048_576
+UPLOAD_XLSX_MAX_UNPACKED_BYTES = env.int("UPLOAD_XLSX_MAX_UNPACKED_MB", default=100) * 1_048_576
+FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES
+FILE_UPLOAD_HANDLERS = [
+    "projects.spreadsheets.uploads.UploadSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default for the form fields besides files, said here
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "projects.spreadsheets.uploads.UploadCacheStorage"
 
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'tracker.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -173,9 +233,33 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="부산 성장전략 TF <tracker@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+
+def _admins(value: str) -> list[tuple[str, str]]:
+    """ADMINS="홍길동 <hong@example.go.kr>, ops@example.go.kr": RFC 5322 addresses, comma-separated."""
+    return [(name or address, address) for name, address in getaddresses([value]) if "@" in address]
+
+
+# Told by e-mail when delivery has been failing for an hour (notifications/runs.py), once per outage.
+ADMINS = _admins(env.str("ADMINS", default=""))
+EMAIL_SUBJECT_PREFIX = env.str("EMAIL_SUBJECT_PREFIX", default="[부산 성장전략 TF] ")
+
+# /metrics (Prometheus) answers only with "Authorization: Bearer <METRICS_TOKEN>"; unset, it does not exist.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
 # Celery: Redis when REDIS_URL is set, otherwise the file-system transport under var/ (no server needed).
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_TASK_TIME_LIMIT = 300
+# The cache holds short-lived counters (password-reset rate limits), shared by every web process via Redis.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "tracker",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -202,12 +286,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat records its own heartbeat in the database as it ticks (notifications/beat.py, /health/).
+CELERY_BEAT_SCHEDULER = "notifications.beat:HeartbeatScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # Production hardening, on whenever DEBUG is off.
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Compose's healthcheck asks gunicorn directly over plain HTTP; /health/ holds nothing secret.
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
@@ -221,6 +309,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # django-health-check logs every failing check with a traceback; /health/ logs one line itself instead.
+    "loggers": {"health_check": {"level": "ERROR"}},
 }
 
 # Beat only ticks: the planner and the dispatcher decide from the database what is due.

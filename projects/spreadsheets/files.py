@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import tablib
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -31,6 +32,7 @@ from projects.spreadsheets.columns import (
     detect_kind,
     kind_label,
 )
+from projects.spreadsheets.safety import formula_like, neutralised_dataset, restore
 
 MAX_ROWS = 20_000
 MAX_COLUMNS = 100
@@ -65,9 +67,34 @@ def read_sheets(content: bytes) -> list[tablib.Dataset]:
     return [_read_csv(content)]
 
 
+def xlsx_expansion_check(content: bytes) -> None:
+    """Refuse an XLSX (a zip) whose parts would unpack to more than the limit, before anything unpacks them.
+
+    A few hundred kilobytes can hold gigabytes of repeated XML (a zip bomb); openpyxl would unpack and parse
+    them in the web process. The sizes in the zip's directory are the ones Python's zipfile holds every part to.
+    """
+    import zipfile
+
+    limit = settings.UPLOAD_XLSX_MAX_UNPACKED_BYTES
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as error:
+        raise PortfolioFileError(
+            _("XLSX 파일을 열 수 없습니다. 손상되었거나 Excel 파일이 아닙니다. (%(error)s)")
+            % {"error": type(error).__name__}
+        ) from error
+    if unpacked > limit:
+        raise PortfolioFileError(
+            _("XLSX 파일의 압축을 풀면 %(size)s MB로, 한도(%(limit)s MB)를 넘습니다. 값만 남겨 다시 저장해 주세요.")
+            % {"size": f"{unpacked / 1_048_576:,.0f}", "limit": f"{limit / 1_048_576:,.0f}"}
+        )
+
+
 def _read_xlsx(content: bytes) -> list[tablib.Dataset]:
     import openpyxl
 
+    xlsx_expansion_check(content)
     try:
         # Two views of one file: computed values, and which cells hold formulas (a formula saved by a program
         # has no computed value, and must not be read as blank).
@@ -147,7 +174,7 @@ def _read_csv(content: bytes) -> tablib.Dataset:
                 raise PortfolioFileError(_("행이 너무 많습니다 (최대 %(max)s행).") % {"max": f"{MAX_ROWS:,}"})
             if len(row) > MAX_COLUMNS:
                 raise PortfolioFileError(_("열이 너무 많습니다 (최대 %(max)d열).") % {"max": MAX_COLUMNS})
-            rows.append(row)
+            rows.append([restore(cell) for cell in row])  # the apostrophe our export put before a formula
     except csv.Error as error:
         raise PortfolioFileError(_("CSV 형식이 잘못되었습니다: %(error)s") % {"error": error}) from error
     return _dataset(rows, title="")
@@ -200,6 +227,13 @@ class PortfolioFileFormat(base_formats.Format):
         return "xlsx"
 
 
+class PortfolioCSVFormat(base_formats.CSV):
+    """CSV export in which formula-like text gets an apostrophe (projects.spreadsheets.safety)."""
+
+    def export_data(self, dataset, **kwargs):
+        return super().export_data(neutralised_dataset(dataset), **kwargs)
+
+
 class PortfolioXLSXFormat(base_formats.XLSX):
     """XLSX export in which text stays text (a name starting with '=' is not turned into a formula)."""
 
@@ -233,6 +267,8 @@ def workbook_bytes(datasets: list[tablib.Dataset]) -> bytes:
                 if isinstance(value, str):
                     cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
                     cell.data_type = "s"  # text that starts with '=' stays text
+                    if formula_like(value):
+                        cell.quotePrefix = True  # and stays text when someone edits the cell
                     if "\n" in value:
                         cell.alignment = Alignment(wrap_text=True, vertical="top")
                 else:
@@ -265,7 +301,8 @@ def portfolio_export(
     if file_format == "csv":
         if len(kinds) != 1:
             raise ValueError("a CSV file holds one kind")
-        return export_datasets(plan=plan, kinds=kinds, native=False)[0].export("csv").encode(encoding)
+        dataset = export_datasets(plan=plan, kinds=kinds, native=False)[0]
+        return neutralised_dataset(dataset).export("csv").encode(encoding)
     raise ValueError(f"unknown format: {file_format}")
 
 

@@ -204,8 +204,11 @@ def test_the_import_people_command_reports_what_it_did(tmp_path, db):
     assert get_user_model().objects.get(username="hong").profile.name == "홍길동"
 
 
-def test_the_password_reset_e_mail_greets_by_name_not_login_name(owner, mailoutbox, settings):
+def test_the_password_reset_e_mail_greets_by_name_not_login_name(
+    owner, mailoutbox, settings, celery_eager, django_capture_on_commit_callbacks
+):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    Client().post(reverse("password_reset"), {"email": owner.email})
+    with django_capture_on_commit_callbacks(execute=True):  # the e-mail is written by a queued task
+        Client().post(reverse("password_reset"), {"email": owner.email})
     [mail] = mailoutbox
     assert mail.body.startswith("김담당님,")

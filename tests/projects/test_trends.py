@@ -64,7 +64,7 @@ def history(owner):
             user=owner,
             expected_version=agreement.version,
             status="achieved",
-            completed_on=dt.date(2026, 11, 19),
+            completed_on=dt.date(2026, 11, 18),  # not after "today" (issue 14: no completion in the future)
         )
     return plan, s1, s2
 

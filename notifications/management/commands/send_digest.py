@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from notifications.digest import digests_plan
-from notifications.outbox import outbox_dispatch
+from notifications.runs import digests_plan_recorded, outbox_dispatch_recorded
 from tracker.dates import parse_iso_week
 
 
@@ -20,7 +20,10 @@ class Command(BaseCommand):
             week_start = parse_iso_week(week) if week else None
         except ValueError as error:
             raise CommandError(f"주 형식이 잘못되었습니다: {week} (예: 2026-W48)") from error
-        messages = digests_plan(now=timezone.now(), week_start=week_start, dry_run=dry_run)
+        if dry_run:
+            messages = digests_plan(now=timezone.now(), week_start=week_start, dry_run=True)
+        else:
+            messages = digests_plan_recorded(now=timezone.now(), week_start=week_start, trigger="command")
         for message in messages:
             self.stdout.write(f"{message.to_email}: {message.subject}")
         if dry_run:
@@ -28,5 +31,5 @@ class Command(BaseCommand):
                 self.stdout.write("\n" + messages[0].body_text)
             self.stdout.write(f"보낼 주간 요약 {len(messages)}통 (dry-run: 기록·발송하지 않음)")
             return
-        result = outbox_dispatch()
+        result = outbox_dispatch_recorded(trigger="command")
         self.stdout.write(f"주간 요약 {len(messages)}통 준비; 발송 {result.sent}, 실패 {result.failed}")
