@@ -203,6 +203,9 @@ TIME_ZONE = "Asia/Seoul"
 USE_I18N = True
 USE_TZ = True
 
+# One table template for every django-tables2 table: cards on phones, Korean pagination (templates/django_tables2/).
+DJANGO_TABLES2_TEMPLATE = "django_tables2/tracker.html"
+
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
