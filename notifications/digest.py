@@ -43,6 +43,7 @@ from tracker.pdf import PDF_MIMETYPE, PdfUnavailable, pdf_render
 logger = logging.getLogger(__name__)
 
 CHANGES_SHOWN = 60
+MISSING_NOTES_PRINTED = 150
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,15 @@ class Digest:
             group.count += 1
             group.departments[note.department] = group.departments.get(note.department, 0) + 1
         return list(groups.values())
+
+    @property
+    def missing_notes_printed(self) -> list[MissingNote]:
+        """The PDF prints the full list up to a few pages; past that it says how many more the page lists."""
+        return self.missing_notes[:MISSING_NOTES_PRINTED]
+
+    @property
+    def missing_notes_not_printed(self) -> int:
+        return max(0, len(self.missing_notes) - MISSING_NOTES_PRINTED)
 
     @property
     def as_of(self) -> dt.date:
