@@ -12,23 +12,24 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db import connection, models, transaction
-from django.db.models import CharField, Exists, OuterRef, Subquery, Value
-from django.db.models.functions import Cast, Concat
-from django.utils import timezone
+from django.db import transaction
+from django.db.models import Case, Exists, F, OuterRef, Value, When
+from django.db.models.functions import Greatest
 
 from notifications.emails import new_message_id
+from notifications.inserts import insert_new_rows
 from notifications.models import NotificationPreference, OutboxMessage, Reminder, ReminderPolicy
 from notifications.reminder_emails import messages_cancel_empty
+from notifications.workdays import reminder_email_day, reminder_email_window, reminder_emails_carry_over
 from projects import roles
-from projects.models import CoreProject, Milestone
-from projects.permissions import portfolio_readers
-from tracker.dates import SEOUL, previous_working_day, seoul_datetime
+from projects.models import Milestone
+from projects.permissions import portfolio_readers, project_changers
+from tracker.dates import SEOUL, previous_working_day
 
 # Thresholds may move a reminder a few days earlier (a long holiday); look that much further ahead.
 HOLIDAY_SLACK_DAYS = 14
-# Ids per statement wherever a list of ids is bound (no statement binds more than a few hundred parameters).
-ID_BATCH = 500
+# Recipients per UPDATE when reminders are put into their e-mails.
+ATTACH_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -78,26 +79,18 @@ class OpenMilestone(NamedTuple):
     lead_id: int | None
 
 
-def _batches(ids: list, size: int = ID_BATCH):
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
-
-
-def _open_until(horizon: dt.date) -> models.QuerySet[Milestone]:
-    return Milestone.objects.open().filter(due_date__lte=horizon)
-
-
-def _recipients(milestones: list[OpenMilestone], *, horizon: dt.date) -> tuple[dict[int, set[int]], set[int]]:
-    """Who hears about each milestone (its owner, else the project's managers), and the TF heads."""
-    managers: dict[int, set[int]] = defaultdict(set)
-    # The projects as a subquery, not a list of ids: at ×1000 that list was 71,000 parameters.
-    projects = _open_until(horizon).values("project_id")
-    for project_id, user_id in CoreProject.managers.through.objects.filter(coreproject_id__in=projects).values_list(
-        "coreproject_id", "user_id"
-    ):
-        managers[project_id].add(user_id)
+def _recipients(milestones: list[OpenMilestone]) -> tuple[dict[int, set[int]], set[int]]:
+    """Who hears about each milestone, and the TF heads. Reminders follow access (projects/permissions.py): the
+    owner while they may change the project; otherwise (no owner, or one who lost access) the project's managers
+    who may change it."""
+    changers = project_changers({m.project_id for m in milestones})
     tf_heads = set(get_user_model().objects.filter(groups__name=roles.TF_HEAD).values_list("pk", flat=True))
-    recipients = {m.pk: {m.owner_id} if m.owner_id else managers[m.project_id] for m in milestones}
+    recipients = {
+        m.pk: {m.owner_id}
+        if changers.may_change(m.owner_id, m.project_id)
+        else set(changers.managers.get(m.project_id, ()))
+        for m in milestones
+    }
     return recipients, tf_heads
 
 
@@ -129,11 +122,11 @@ def reminders_plan(*, now: dt.datetime, dry_run: bool = False) -> PlanResult:
     horizon = today + dt.timedelta(days=max(policy.thresholds) + HOLIDAY_SLACK_DAYS)
     milestones = [
         OpenMilestone(*row)
-        for row in _open_until(horizon).values_list(
-            "pk", "due_date", "owner_id", "project_id", "project__task__strategy__lead_id"
-        )
+        for row in Milestone.objects.open()
+        .filter(due_date__lte=horizon)
+        .values_list("pk", "due_date", "owner_id", "project_id", "project__task__strategy__lead_id")
     ]
-    recipients, tf_heads = _recipients(milestones, horizon=horizon)
+    recipients, tf_heads = _recipients(milestones)
     excluded = _excluded_users()
     due_on = {day: reminder_due(due_date=day, policy=policy, now=now) for day in {m.due_date for m in milestones}}
     # (recipient, milestone, threshold, due date) → (send on, escalated)
@@ -150,6 +143,11 @@ def reminders_plan(*, now: dt.datetime, dry_run: bool = False) -> PlanResult:
                 skipped[key] = (due.send_on, False, excluded[user_id])
             else:
                 owed[key] = (due.send_on, False)
+        if milestone.owner_id and milestone.owner_id not in recipients[milestone.pk]:
+            # An owner who lost access is told nothing (their project's managers are), and that is recorded.
+            key = (milestone.owner_id, milestone.pk, due.threshold, milestone.due_date)
+            reason = excluded.get(milestone.owner_id, Reminder.SkipReason.LOST_ACCESS)
+            skipped[key] = (due.send_on, False, reason)
         # Escalation belongs to the threshold, so it moves to the working day before with its reminder.
         if policy.escalate_after_days and due.threshold <= -policy.escalate_after_days:
             for user_id in ({milestone.lead_id} | tf_heads) - recipients[milestone.pk] - {None}:
@@ -164,7 +162,18 @@ def reminders_plan(*, now: dt.datetime, dry_run: bool = False) -> PlanResult:
             Milestone.open_q("milestone__"), milestone__due_date__lte=horizon
         ).values_list("pk", "recipient_id", "milestone_id", "threshold", "due_date", "status")
     }
-    new = [key + value for key, value in owed.items() if key not in recorded]
+    new = [
+        Reminder(
+            recipient_id=recipient_id,
+            milestone_id=milestone_id,
+            threshold=threshold,
+            due_date=due_date,
+            send_on=send_on,
+            is_escalation=escalated,
+        )
+        for (recipient_id, milestone_id, threshold, due_date), (send_on, escalated) in owed.items()
+        if (recipient_id, milestone_id, threshold, due_date) not in recorded
+    ]
     new_skipped = [
         Reminder(
             recipient_id=recipient_id,
@@ -185,55 +194,45 @@ def reminders_plan(*, now: dt.datetime, dry_run: bool = False) -> PlanResult:
     rearmed = [recorded[key][0] for key in owed if recorded.get(key, (None, None))[1] in rearmable]
     result = PlanResult()
     if dry_run:
-        result.planned = [Reminder(**dict(zip(NEW_REMINDER_FIELDS, row, strict=True))) for row in new]
-        result.planned += [r for batch in _batches(rearmed) for r in Reminder.objects.filter(pk__in=batch)]
+        result.planned = new + list(Reminder.objects.filter(pk__in=rearmed))
         return result
-    # The unique constraint, not this check, is what stops a duplicate when two planners run at once.
-    _reminders_insert(new)
-    Reminder.objects.bulk_create(new_skipped, ignore_conflicts=True, batch_size=ID_BATCH // 10)
-    for batch in _batches(rearmed):
-        Reminder.objects.filter(pk__in=batch, status__in=rearmable).update(
-            status=Reminder.Status.PENDING, message=None, skip_reason=""
-        )
+    reminder_emails_carry_over(now=now)
+    # The unique constraint, not this check, is what stops a duplicate when two planners run at once; the counts
+    # are of the rows this pass actually wrote.
+    inserted = insert_new_rows(new)
+    insert_new_rows(new_skipped)
+    rearmed_count = Reminder.objects.filter(pk__in=rearmed, status__in=rearmable).update(
+        status=Reminder.Status.PENDING, message=None, skip_reason=""
+    )
     result.skipped = Counter(reminder.skip_reason for reminder in new_skipped)
-    result.recorded = len(new) + len(rearmed)
-    result.cancelled = reminders_cancel_stale()
+    result.recorded = inserted + rearmed_count
+    result.cancelled = _cancel_without_access(recorded, recipients, milestones, tf_heads) + reminders_cancel_stale()
     result.messages = reminders_attach_to_outbox(now=now, policy=policy)
     return result
 
 
-NEW_REMINDER_FIELDS = ("recipient_id", "milestone_id", "threshold", "due_date", "send_on", "is_escalation")
-
-
-def _reminders_insert(rows: list[tuple]) -> None:
-    """Insert new pending reminders, skipping any another planner recorded meanwhile (the unique key).
-
-    Tuples, not model instances: building 18,000 Reminder objects was more than half of a first pass. On
-    PostgreSQL one INSERT … SELECT FROM unnest() of one array per column (six parameters, however many rows);
-    elsewhere (SQLite, for development) bulk_create.
-    """
-    if not rows:
-        return
-    now = timezone.now()
-    if connection.vendor != "postgresql":
-        objects = [Reminder(**dict(zip(NEW_REMINDER_FIELDS, row, strict=True))) for row in rows]
-        Reminder.objects.bulk_create(objects, ignore_conflicts=True)  # SQLite (development): Django's own batches
-        return
-    meta = Reminder._meta
-    fields = [meta.get_field(name.removesuffix("_id")) for name in NEW_REMINDER_FIELDS]
-    arrays = ", ".join(
-        f"%s::{field.rel_db_type(connection) if field.is_relation else field.db_type(connection)}[]" for field in fields
+def _cancel_without_access(recorded: dict, recipients: dict[int, set[int]], milestones, tf_heads: set[int]) -> int:
+    """Cancel pending reminders whose recipient no longer hears about the milestone (lost access to the project,
+    or the milestone changed owner); the planner has recorded them for whoever hears about it now."""
+    leads = {m.pk: m.lead_id for m in milestones}
+    gone = [
+        pk
+        for (user_id, milestone_id, _threshold, _due), (pk, status) in recorded.items()
+        if status == Reminder.Status.PENDING
+        and milestone_id in recipients
+        and user_id not in recipients[milestone_id]
+        and user_id != leads[milestone_id]
+        and user_id not in tf_heads
+    ]
+    if not gone:
+        return 0
+    affected = set(Reminder.objects.filter(pk__in=gone).exclude(message=None).values_list("message_id", flat=True))
+    cancelled = Reminder.objects.filter(pk__in=gone, status=Reminder.Status.PENDING).update(
+        status=Reminder.Status.CANCELLED
     )
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    status, created, reason = (
-        connection.ops.quote_name(meta.get_field(name).column) for name in ("status", "created_at", "skip_reason")
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}, {status}, {created}, {reason})"  # noqa: S608
-            f" SELECT *, %s, %s, '' FROM unnest({arrays}) ON CONFLICT DO NOTHING",
-            [Reminder.Status.PENDING, now, *(list(column) for column in zip(*rows, strict=True))],
-        )
+    if affected:
+        messages_cancel_empty(message_ids=affected, status=OutboxMessage.Status.PENDING)
+    return cancelled
 
 
 def reminders_cancel_stale() -> int:
@@ -249,57 +248,43 @@ def reminders_cancel_stale() -> int:
         )
     )
     stale = Reminder.objects.filter(status=Reminder.Status.PENDING).filter(~Reminder.still_applies_q() | overtaken)
-    # The stale set is worked out once; the UPDATE names its rows (it used to evaluate the same subquery again).
-    rows = list(stale.values_list("pk", "message_id"))
-    affected_messages = {message_id for _pk, message_id in rows if message_id is not None}
-    cancelled = 0
-    for batch in _batches([pk for pk, _message_id in rows]):
-        cancelled += Reminder.objects.filter(pk__in=batch, status=Reminder.Status.PENDING).update(
-            status=Reminder.Status.CANCELLED
-        )
+    affected_messages = set(stale.exclude(message=None).values_list("message_id", flat=True))
+    cancelled = Reminder.objects.filter(pk__in=stale.values("pk")).update(status=Reminder.Status.CANCELLED)
     if affected_messages:
         messages_cancel_empty(message_ids=affected_messages, status=OutboxMessage.Status.PENDING)
     return cancelled
 
 
-def _message_day(now: dt.datetime, taken: set[tuple[int, dt.date]], user_id: int) -> dt.date:
-    """Today's e-mail, unless today's already went out: then tomorrow's (one e-mail per person per day)."""
-    day = now.astimezone(SEOUL).date()
-    while (user_id, day) in taken:
-        day += dt.timedelta(days=1)
-    return day
-
-
 @transaction.atomic
 def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> int:
-    """Put unattached pending reminders into each recipient's e-mail of the day (written when it is sent)."""
-    today = now.astimezone(SEOUL).date()
-    unattached = Reminder.objects.filter(status=Reminder.Status.PENDING, message=None)
-    user_ids = set(unattached.select_for_update().values_list("recipient_id", flat=True))
+    """Put unattached pending reminders into each recipient's e-mail of the day (written when it is sent): today's
+    on a working day before it went out, otherwise the next working day's, from the send hour (workdays.py)."""
+    user_ids = set(
+        Reminder.objects.select_for_update()
+        .filter(status=Reminder.Status.PENDING, message=None)
+        .values_list("recipient_id", flat=True)
+    )
     if not user_ids:
         return 0
-    # The recipients as a subquery, never as a list of ids (thousands of parameters at national scale).
-    recipients = unattached.values("recipient_id")
-    # The e-mails of the last day or coming days of these recipients; every key wanted below is among them.
-    recent = OutboxMessage.objects.filter(
-        kind=OutboxMessage.Kind.REMINDER, recipient_id__in=recipients, not_before__gte=now - dt.timedelta(days=1)
-    )
     # Locked: the dispatcher skips a row being added to, and a row it is sending reads as taken here.
     existing = {
         (recipient_id, not_before.astimezone(SEOUL).date()): status
-        for recipient_id, not_before, status in recent.select_for_update().values_list(
-            "recipient_id", "not_before", "status"
-        )
+        for recipient_id, not_before, status in OutboxMessage.objects.select_for_update()
+        .filter(kind=OutboxMessage.Kind.REMINDER, recipient_id__in=user_ids, not_before__gte=now - dt.timedelta(days=1))
+        .values_list("recipient_id", "not_before", "status")
     }
     # A day whose e-mail went out (or may have) is served; a pending or cancelled-unsent one can still carry more.
     reusable = (OutboxMessage.Status.PENDING, OutboxMessage.Status.CANCELLED)
-    taken = {key for key, status in existing.items() if status not in reusable}
-    addresses = dict(get_user_model().objects.filter(pk__in=recipients).values_list("pk", "email"))
+    served: dict[int, set[dt.date]] = defaultdict(set)
+    for (recipient_id, day), status in existing.items():
+        if status not in reusable:
+            served[recipient_id].add(day)
+    addresses = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "email"))
     key_of = {}
-    day_of = {}
     wanted = []
     for user_id in user_ids:
-        day = day_of[user_id] = _message_day(now, taken, user_id)
+        day = reminder_email_day(now=now, policy=policy, served=served[user_id])
+        not_before, send_by = reminder_email_window(day=day, now=now, policy=policy)
         key_of[user_id] = f"reminders:{user_id}:{day.isoformat()}"
         wanted.append(
             OutboxMessage(
@@ -308,32 +293,19 @@ def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> i
                 recipient_id=user_id,
                 to_email=addresses[user_id],
                 message_id=new_message_id("reminders"),
-                # Owed now (its send moment has passed); a day already served waits for the next send hour.
-                not_before=now if day == today else seoul_datetime(day, policy.send_hour),
+                not_before=not_before,
+                send_by=send_by,
             )
         )
-    # 20 rows × 22 columns: 440 parameters where bulk_create cannot bind one array per column.
-    OutboxMessage.objects.bulk_create(wanted, ignore_conflicts=True, batch_size=20)
-    wanted_keys = set(key_of.values())
-    message_of = {key: pk for key, pk in recent.values_list("key", "pk") if key in wanted_keys}
-    revived = sorted(
-        pk
-        for key, pk, status in recent.values_list("key", "pk", "status")
-        if key in wanted_keys and status == OutboxMessage.Status.CANCELLED
+    OutboxMessage.objects.bulk_create(wanted, ignore_conflicts=True, batch_size=1000)
+    message_of = dict(OutboxMessage.objects.filter(key__in=key_of.values()).values_list("key", "pk"))
+    OutboxMessage.objects.filter(pk__in=message_of.values(), status=OutboxMessage.Status.CANCELLED).update(
+        status=OutboxMessage.Status.PENDING, not_before=Greatest(F("not_before"), Value(now)), last_error=""
     )
-    for batch in _batches(revived):
-        OutboxMessage.objects.filter(pk__in=batch, status=OutboxMessage.Status.CANCELLED).update(
-            status=OutboxMessage.Status.PENDING, not_before=now, last_error=""
+    users = sorted(user_ids)
+    for start in range(0, len(users), ATTACH_BATCH):
+        batch = users[start : start + ATTACH_BATCH]
+        Reminder.objects.filter(status=Reminder.Status.PENDING, message=None, recipient_id__in=batch).update(
+            message_id=Case(*(When(recipient_id=user_id, then=Value(message_of[key_of[user_id]])) for user_id in batch))
         )
-    # Each reminder finds its e-mail by key (an index lookup per row), one UPDATE per day and batch of recipients;
-    # this used to be a CASE of 500 branches evaluated for every row.
-    by_day: dict[dt.date, list[int]] = defaultdict(list)
-    for user_id in sorted(user_ids):
-        by_day[day_of[user_id]].append(user_id)
-    for day, users in by_day.items():
-        message = OutboxMessage.objects.filter(
-            key=Concat(Value("reminders:"), Cast(OuterRef("recipient_id"), CharField()), Value(f":{day.isoformat()}"))
-        ).values("pk")[:1]
-        for batch in _batches(users):
-            unattached.filter(recipient_id__in=batch).update(message_id=Subquery(message))
     return len(message_of)

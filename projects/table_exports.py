@@ -8,6 +8,9 @@ CSV is streamed as it is read (UTF-8 with a BOM, what Korean Excel opens without
 timeout never cuts it off; XLSX is written row by row (its sheet XML straight into the zip) into a temporary
 file and sent from there. Every text cell goes through ``spreadsheet_text`` — the one place that decides
 how text that looks like a formula is written.
+
+``SafeTableExport`` (django-tables2's own export with the BOM and formula safety) remains for the digest's small
+attachment, which has no request to stream to.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.encoding import force_str
+from django_tables2.export import TableExport
 
-from projects.spreadsheets.safety import formula_like, neutralise
+from projects.spreadsheets.safety import formula_like, neutralise, neutralised_dataset
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -372,3 +376,20 @@ def xlsx_response(plan: TableExportPlan, *, filename: str, title: str) -> FileRe
     xlsx_write(plan, output, title=title)
     output.seek(0)
     return FileResponse(output, as_attachment=True, filename=filename, content_type=XLSX_CONTENT_TYPE)
+
+
+class SafeTableExport(TableExport):
+    """django-tables2's export of a whole table in memory, with the BOM and formula safety of the streamed one."""
+
+    def export(self):
+        from projects.spreadsheets.files import workbook_bytes  # files imports this module's XLSX writer
+
+        if self.format == self.XLSX:
+            return workbook_bytes([self.dataset])
+        data = neutralised_dataset(self.dataset).export(self.format)
+        return BOM + data if self.format == self.CSV else data
+
+    def content_type(self) -> str:
+        if self.format == self.CSV:
+            return "text/csv; charset=utf-8"
+        return super().content_type()

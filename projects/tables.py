@@ -10,7 +10,6 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext_lazy as _
-from django_tables2.export import TableExport
 from django_tables2.rows import BoundRow, BoundRows
 from django_tables2.utils import AttributeDict, signature
 
@@ -18,24 +17,14 @@ from people.names import person_label
 from projects.models import CoreProject, Milestone
 from projects.money import format_eok, won_to_eok
 from projects.permissions import is_portfolio_admin
-from projects.spreadsheets.files import workbook_bytes
-from projects.spreadsheets.safety import neutralised_dataset
 from projects.table_exports import ExportField, choice_labels, person_labels
 from projects.templatetags.dates import short_date
 from tracker.dates import dday_label, seoul_today
 
 # Amounts and counts line up on the right, header and cells alike.
 NUMERIC = {"th": {"class": "num"}, "td": {"class": "num"}}
-
-
-class SafeTableExport(TableExport):
-    """A table's export in which formula-like text stays text: XLSX through the portfolio's workbook writer
-    (text cells, dates as dates, amounts as numbers), CSV with an apostrophe (projects.spreadsheets.safety)."""
-
-    def export(self):
-        if self.format == "xlsx":
-            return workbook_bytes([self.dataset])
-        return neutralised_dataset(self.dataset).export(self.format)
+# A project code ("DEMO-S1-02") is never broken at its hyphens on a wide screen.
+CODE = {"td": {"class": "code"}}
 
 
 def rag_badge(status: str, label: str) -> str:
@@ -118,18 +107,27 @@ class Table(tables.Table):
 
     @property
     def tbody_html(self) -> str:
-        """The ``<tbody>`` of django-tables2's template, cell for cell, with each column's ``<td>`` attributes
-        worked out once (the app's column attributes do not depend on the row)."""
+        """The ``<tbody>`` of the tracker's table template (django_tables2/tracker.html), cell for cell, with each
+        column's ``<td>`` attributes and label worked out once (the app's column attributes do not depend on the
+        row)."""
         columns = list(self.columns)
-        cells = [(column.name, column.attrs["td"].as_html(), column.localize) for column in columns]
-        parts = [f"<tbody {self.attrs.get('tbody', AttributeDict()).as_html()}>"]
+        cells = [
+            (column.name, column.attrs["td"].as_html(), conditional_escape(column.header), column.localize)
+            for column in columns
+        ]
+        parts = [f'<tbody {self.attrs.get("tbody", AttributeDict()).as_html()} role="rowgroup">']
         for row in self.paginated_rows:
-            parts.append(f"<tr {row.attrs.as_html()}>")
-            for name, td, localized in cells:
-                parts.append(f"<td {td}>{_cell_html(row.get_cell(name), localized)}</td>")
+            parts.append(f'<tr {row.attrs.as_html()} role="row">')
+            for name, td, label, localized in cells:
+                parts.append(
+                    f'<td {td} role="cell" data-label="{label}">{_cell_html(row.get_cell(name), localized)}</td>'
+                )
             parts.append("</tr>")
-        if not parts[1:] and self.empty_text:
-            parts.append(f'<tr><td colspan="{len(columns)}">{conditional_escape(self.empty_text)}</td></tr>')
+        if len(parts) == 1 and self.empty_text:
+            parts.append(
+                f'<tr role="row"><td colspan="{len(columns)}" role="cell" class="empty">'
+                f"{conditional_escape(self.empty_text)}</td></tr>"
+            )
         parts.append("</tbody>")
         return mark_safe("".join(parts))  # noqa: S308 (every cell is escaped above, or safe from format_html)
 
@@ -154,7 +152,7 @@ class ProjectLinkColumn(tables.Column):
 class ProjectDeadlineTable(Table):
     """Projects with their next deadline: a manager's own projects, or the whole portfolio."""
 
-    code = tables.Column(verbose_name=_("사업코드"))
+    code = tables.Column(verbose_name=_("사업코드"), attrs=CODE)
     name = tables.Column(verbose_name=_("사업명"))
     strategy = tables.Column(verbose_name=_("전략"), accessor="task__strategy__code", order_by="task__strategy__order")
     rag_status = tables.Column(verbose_name=_("추진 상태"))
@@ -226,6 +224,7 @@ class MilestoneTable(Table):
         template_name="projects/_milestone_actions.html",
         verbose_name=_("처리"),
         orderable=False,
+        attrs={"td": {"class": "actions"}},
         # render_table hands the column the page's context, where the table has another name.
         extra_context=lambda table: {"table": table},
     )
@@ -382,7 +381,7 @@ class PortfolioProjectTable(ProjectDeadlineTable):
 class PortfolioMilestoneTable(MilestoneTable):
     """Milestones across the portfolio, with their project; exportable."""
 
-    project_code = ProjectLinkColumn(verbose_name=_("사업코드"), accessor="project__code")
+    project_code = ProjectLinkColumn(verbose_name=_("사업코드"), accessor="project__code", attrs=CODE)
     project_name = tables.Column(verbose_name=_("사업명"), accessor="project__name")
     strategy = tables.Column(
         verbose_name=_("전략"), accessor="project__task__strategy__code", order_by="project__task__strategy__order"

@@ -40,12 +40,7 @@ from projects.permissions import (
     managed_project_ids,
 )
 from projects.row_messages import notes_message, row_message, split_row_messages
-from projects.tables import (
-    MilestoneTable,
-    PortfolioMilestoneTable,
-    PortfolioProjectTable,
-    ProjectDeadlineTable,
-)
+from projects.tables import MilestoneTable, PortfolioMilestoneTable, PortfolioProjectTable, ProjectDeadlineTable
 from projects.timeline import timeline_build
 from projects.trends import dashboard_trends, figures_from_rollups
 from tracker.dates import seoul_now, seoul_today, week_start

@@ -141,7 +141,7 @@ def test_a_table_page_asks_each_column_for_its_arguments_once(client, viewer, po
 
 @pytest.mark.parametrize("can_change", [False, True])
 def test_the_table_body_is_the_markup_django_tables2_wrote(rf, viewer, portfolio, can_change):  # noqa: F811
-    """The body written in Python equals django-tables2's template's, once whitespace is set aside."""
+    """The body written in Python equals the tracker's table template's, once whitespace is set aside."""
     import re
 
     MilestoneFactory(project=CoreProject.objects.get(code="A-1"), title="<b>escaped</b> & more", owner=viewer)
@@ -158,7 +158,7 @@ def test_the_table_body_is_the_markup_django_tables2_wrote(rf, viewer, portfolio
         tbody = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "csrf", tbody)  # masked anew each time
         return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", tbody)).strip()
 
-    ours, stock = body(None), body("django_tables2/table.html")
+    ours, stock = body(None), body("django_tables2/tracker.html")
     assert ours == stock
     assert "&lt;b&gt;escaped&lt;/b&gt; &amp; more" in ours
 

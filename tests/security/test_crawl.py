@@ -285,7 +285,11 @@ def test_no_url_lets_a_role_change_what_it_does_not_own(world, role):
                     except Exception as error:
                         raise AssertionError(f"{role}: {method} {url} failed") from error
                 crawled += 1
-                assert response.status_code < 500, f"{role}: {method} {url} → {response.status_code}"
+                # /health/ answers 503 by design while the test setup has no scheduler ticking.
+                unhealthy_by_design = route.name == "health" and response.status_code == 503
+                assert response.status_code < 500 or unhealthy_by_design, (
+                    f"{role}: {method} {url} → {response.status_code}"
+                )
                 content_type = response.get("Content-Type", "")
                 if method == "GET" and response.status_code == 200 and content_type.startswith("text/html"):
                     found = INLINE_SCRIPT.findall(response.content.decode())
