@@ -68,7 +68,8 @@ def test_repro_tables_history_and_exports_show_names_not_demo_pm(project, owner)
     page = client.get(project.get_absolute_url()).content.decode()
     assert "김담당 (해양정책과)" in text(page.encode())
     assert ">owner<" not in page and "owner ·" not in text(page.encode())
-    exported = client.get(reverse("projects:milestones") + "?_export=csv").content.decode("utf-8-sig")
+    response = client.get(reverse("projects:milestones") + "?_export=csv")
+    exported = b"".join(response.streaming_content).decode("utf-8-sig")  # streamed
     rows = list(csv.reader(io.StringIO(exported)))
     assert rows[1][rows[0].index("담당자")] == "김담당 (해양정책과)"
 

@@ -227,7 +227,7 @@ def test_the_timeline_title_ends_with_the_last_month_on_its_axis(owner, project)
 def test_the_xlsx_next_milestone_column_holds_its_title_next_to_a_date_cell(owner, project):
     MilestoneFactory(project=project, title="2027년 국비 신청", due_date=dt.date(2026, 12, 2))
     response = signed_in(owner).get(reverse("projects:portfolio") + "?_export=xlsx")
-    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active  # streamed
     header = [cell.value for cell in sheet[1]]
     row = [cell.value for cell in sheet[2]]
     assert row[header.index("다음 마일스톤")] == "2027년 국비 신청"
