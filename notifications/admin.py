@@ -7,7 +7,9 @@ from django.utils.translation import gettext_lazy as _
 from notifications.feeds import calendar_feed_rotate
 from notifications.models import (
     CalendarFeed,
+    DeliveryAlert,
     DigestPolicy,
+    JobRun,
     NotificationPreference,
     OutboxMessage,
     Reminder,
@@ -55,8 +57,18 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
 
 @admin.register(Reminder)
 class ReminderAdmin(admin.ModelAdmin):
-    list_display = ["milestone", "recipient", "threshold", "due_date", "send_on", "is_escalation", "status", "message"]
-    list_filter = ["status", "is_escalation", "send_on"]
+    list_display = [
+        "milestone",
+        "recipient",
+        "threshold",
+        "due_date",
+        "send_on",
+        "is_escalation",
+        "status",
+        "skip_reason",
+        "message",
+    ]
+    list_filter = ["status", "skip_reason", "is_escalation", "send_on"]
     search_fields = ["milestone__title", "milestone__project__code", "recipient__username", "recipient__email"]
     list_select_related = ["milestone", "recipient", "message"]
     raw_id_fields = ["milestone", "recipient", "message"]
@@ -151,3 +163,29 @@ class CalendarFeedAdmin(admin.ModelAdmin):
         for feed in queryset.select_related("user"):
             calendar_feed_rotate(user=feed.user)
         self.message_user(request, _("구독 주소를 새로 발급했습니다."), messages.SUCCESS)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by the system itself: looked at, never edited."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(JobRun)
+class JobRunAdmin(ReadOnlyAdmin):
+    list_display = ["job", "trigger", "started_at", "finished_at", "outcome", "counts", "error"]
+    list_filter = ["job", "outcome", "trigger"]
+    date_hierarchy = "started_at"
+    show_full_result_count = False
+
+
+@admin.register(DeliveryAlert)
+class DeliveryAlertAdmin(ReadOnlyAdmin):
+    list_display = ["failing_since", "created_at", "sent_at", "last_error"]

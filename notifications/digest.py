@@ -25,7 +25,8 @@ from people.names import person_label, person_name
 from projects import roles
 from projects.models import CoreProject, Milestone, Plan, ProgressUpdate, Strategy
 from projects.selectors import projects_with_deadlines
-from projects.tables import PortfolioProjectTable, SafeTableExport
+from projects.table_exports import SafeTableExport
+from projects.tables import PortfolioProjectTable
 from projects.trends import (
     TREND_WEEKS,
     Figures,

@@ -201,6 +201,15 @@ class Reminder(models.Model):
         PENDING = "pending", _("대기")
         SENT = "sent", _("발송 완료")
         CANCELLED = "cancelled", _("취소")
+        SKIPPED = "skipped", _("보내지 않음")
+
+    class SkipReason(models.TextChoices):
+        """Why a person owed a reminder did not get it (the answer to "why didn't I get it?")."""
+
+        NO_EMAIL = "no_email", _("전자우편 주소 없음")
+        INACTIVE = "inactive", _("비활성 사용자")
+        OPTED_OUT = "opted_out", _("알림 받지 않기 설정")
+        LOST_ACCESS = "lost_access", _("열람 권한 없음")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminders", verbose_name=_("받는 사람")
@@ -215,6 +224,7 @@ class Reminder(models.Model):
     send_on = models.DateField(_("알림 날짜"))
     is_escalation = models.BooleanField(_("상급 보고"), default=False)
     status = models.CharField(_("상태"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    skip_reason = models.CharField(_("보내지 않은 이유"), max_length=20, choices=SkipReason.choices, blank=True)
     message = models.ForeignKey(
         OutboxMessage,
         on_delete=models.SET_NULL,
@@ -283,3 +293,74 @@ class OutboxAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class JobRun(models.Model):
+    """One run of a planner or of the dispatcher: when it started and ended, how it ended, and its counts."""
+
+    class Job(models.TextChoices):
+        REMINDERS = "reminders", _("기한 알림 계획")
+        DIGESTS = "digests", _("주간 요약 계획")
+        DISPATCH = "dispatch", _("메일 발송")
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", _("실행 중")
+        OK = "ok", _("성공")
+        ERROR = "error", _("오류")
+
+    job = models.CharField(_("작업"), max_length=20, choices=Job.choices)
+    trigger = models.CharField(_("실행 경로"), max_length=20, default="task", help_text=_("task 또는 command"))
+    started_at = models.DateTimeField(_("시작 시각"))
+    finished_at = models.DateTimeField(_("마친 시각"), null=True, blank=True)
+    outcome = models.CharField(_("결과"), max_length=20, choices=Outcome.choices, default=Outcome.RUNNING)
+    counts = models.JSONField(_("건수"), default=dict, blank=True)
+    error = models.CharField(_("오류"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("작업 실행 기록")
+        verbose_name_plural = _("작업 실행 기록")
+        ordering = ["-started_at"]
+        indexes = [
+            models.Index(fields=["job", "-started_at"], name="jobrun_job_started_idx"),
+            models.Index(fields=["started_at"], name="jobrun_started_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_job_display()} {self.started_at:%Y-%m-%d %H:%M:%S} ({self.get_outcome_display()})"
+
+    @property
+    def duration(self):
+        return self.finished_at - self.started_at if self.finished_at else None
+
+
+class SchedulerHeartbeat(models.Model):
+    """Celery beat's pulse. One row (pk=1), written by beat itself as it ticks (notifications/beat.py)."""
+
+    last_tick_at = models.DateTimeField(_("마지막 틱"))
+    ticks = models.PositiveBigIntegerField(_("틱 수"), default=0)
+    beat_started_at = models.DateTimeField(_("beat 시작 시각"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("스케줄러 심장박동")
+        verbose_name_plural = _("스케줄러 심장박동")
+
+    def __str__(self) -> str:
+        return f"{self.last_tick_at:%Y-%m-%d %H:%M:%S}"
+
+
+class DeliveryAlert(models.Model):
+    """The one e-mail to the admins for one stretch of failing delivery; the unique start makes a second one
+    impossible. ``sent_at`` stays empty until the e-mail actually went out (the relay may be the trouble)."""
+
+    failing_since = models.DateTimeField(_("실패 시작 시각"), unique=True)
+    created_at = models.DateTimeField(_("감지 시각"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("알림 발송 시각"), null=True, blank=True)
+    last_error = models.CharField(_("마지막 오류"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("발송 장애 알림")
+        verbose_name_plural = _("발송 장애 알림")
+        ordering = ["-failing_since"]
+
+    def __str__(self) -> str:
+        return f"{self.failing_since:%Y-%m-%d %H:%M}"

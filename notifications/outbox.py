@@ -20,7 +20,8 @@ import smtplib
 import socket
 import time
 import uuid
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.mail import BadHeaderError, get_connection
@@ -32,6 +33,7 @@ from django.utils.translation import gettext as _
 from notifications.emails import build_email
 from notifications.models import OutboxMessage, Reminder
 from notifications.reminder_emails import messages_render
+from projects.permissions import portfolio_readers
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,8 @@ class DispatchResult:
     cancelled: int = 0
     recovered: int = 0
     flagged: int = 0
+    # E-mails not sent because their recipient declined since (Reminder.SkipReason values).
+    skipped: Counter[str] = field(default_factory=Counter)
     more: bool = False  # stopped on its time budget or limit with due rows left
 
 
@@ -156,28 +160,35 @@ def _held(message: OutboxMessage):
     )
 
 
-def _declined_because(message: OutboxMessage) -> str:
-    """Why the recipient no longer gets this e-mail (deactivated, no address, opted out since), or ""."""
+def _declined_because(message: OutboxMessage, *, readers: set[int]) -> tuple[str, str]:
+    """Why the recipient no longer gets this e-mail (deactivated, no address, opted out since, and for a reminder
+    no longer allowed to read the portfolio): a Reminder.SkipReason and a sentence, or ("", "")."""
     recipient = message.recipient
     if not recipient.is_active or not recipient.email:
-        return _("받는 사람이 비활성화되었거나 전자우편 주소가 없어 보내지 않았습니다.")
+        reason = Reminder.SkipReason.INACTIVE if not recipient.is_active else Reminder.SkipReason.NO_EMAIL
+        return reason, _("받는 사람이 비활성화되었거나 전자우편 주소가 없어 보내지 않았습니다.")
+    if message.kind == OutboxMessage.Kind.REMINDER and recipient.pk not in readers:
+        return Reminder.SkipReason.LOST_ACCESS, _("받는 사람이 더 이상 사업을 열람할 권한이 없어 보내지 않았습니다.")
     preference = getattr(recipient, "notification_preference", None)
     if preference is not None and not preference.accepts(message.kind):
-        return _("받는 사람이 이 알림을 꺼서 보내지 않았습니다.")
-    return ""
+        return Reminder.SkipReason.OPTED_OUT, _("받는 사람이 이 알림을 꺼서 보내지 않았습니다.")
+    return "", ""
 
 
 def _prepare(batch: list[OutboxMessage], *, result: DispatchResult) -> list[OutboxMessage]:
     """Drop what must not go (recipient declined since), then write the reminder e-mails from what still applies:
     a milestone closed or moved since it was queued drops out, and an e-mail left with nothing is cancelled."""
+    readers = set(portfolio_readers().filter(pk__in={m.recipient_id for m in batch}).values_list("pk", flat=True))
     for message in batch:
-        if (reason := _declined_because(message)) and _held(message).update(
-            status=OutboxMessage.Status.CANCELLED, claim_token=None, lease_expires_at=None, last_error=reason
+        reason, explanation = _declined_because(message, readers=readers)
+        if reason and _held(message).update(
+            status=OutboxMessage.Status.CANCELLED, claim_token=None, lease_expires_at=None, last_error=explanation
         ):
             Reminder.objects.filter(message=message, status=Reminder.Status.PENDING).update(
-                status=Reminder.Status.CANCELLED
+                status=Reminder.Status.SKIPPED, skip_reason=reason
             )
             result.cancelled += 1
+            result.skipped[reason] += 1
     reminders = {m.pk for m in batch if m.kind == OutboxMessage.Kind.REMINDER}
     if reminders:
         result.cancelled += messages_render(message_ids=reminders, status=OutboxMessage.Status.SENDING)

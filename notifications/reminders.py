@@ -7,13 +7,13 @@ database. Every query here is set-based, so a pass takes the same number of quer
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Value, When
 from django.db.models.functions import Greatest
 
 from notifications.emails import new_message_id
@@ -23,7 +23,7 @@ from notifications.reminder_emails import messages_cancel_empty
 from notifications.workdays import reminder_email_day, reminder_email_window, reminder_emails_carry_over
 from projects import roles
 from projects.models import Milestone
-from projects.permissions import project_changers
+from projects.permissions import portfolio_readers, project_changers
 from tracker.dates import SEOUL, previous_working_day
 
 # Thresholds may move a reminder a few days earlier (a long holiday); look that much further ahead.
@@ -46,6 +46,8 @@ class PlanResult:
     cancelled: int = 0
     messages: int = 0
     planned: list[Reminder] = field(default_factory=list)
+    # Reminders recorded as skipped in this run, by Reminder.SkipReason.
+    skipped: Counter[str] = field(default_factory=Counter)
 
 
 def _send_day(day: dt.date, policy: ReminderPolicy) -> dt.date:
@@ -92,11 +94,21 @@ def _recipients(milestones: list[OpenMilestone]) -> tuple[dict[int, set[int]], s
     return recipients, tf_heads
 
 
-def _excluded_users() -> set[int]:
+def _excluded_users() -> dict[int, str]:
+    """The people who get no reminder, each with the reason stored on the reminder they are skipped for."""
     User = get_user_model()
-    opted_out = set(NotificationPreference.objects.filter(reminders=False).values_list("user_id", flat=True))
-    unreachable = set(User.objects.filter(Q(is_active=False) | Q(email="")).values_list("pk", flat=True))
-    return opted_out | unreachable
+    readers = portfolio_readers()
+    # Later entries win: a deactivated person is "inactive" whatever else is true of them.
+    reasons: dict[int, str] = {}
+    for user_id in NotificationPreference.objects.filter(reminders=False).values_list("user_id", flat=True):
+        reasons[user_id] = Reminder.SkipReason.OPTED_OUT
+    for user_id in User.objects.exclude(pk__in=readers.values("pk")).values_list("pk", flat=True):
+        reasons[user_id] = Reminder.SkipReason.LOST_ACCESS
+    for user_id in User.objects.filter(email="").values_list("pk", flat=True):
+        reasons[user_id] = Reminder.SkipReason.NO_EMAIL
+    for user_id in User.objects.filter(is_active=False).values_list("pk", flat=True):
+        reasons[user_id] = Reminder.SkipReason.INACTIVE
+    return reasons
 
 
 def reminders_plan(*, now: dt.datetime, dry_run: bool = False) -> PlanResult:
@@ -119,16 +131,30 @@ def reminders_plan(*, now: dt.datetime, dry_run: bool = False) -> PlanResult:
     due_on = {day: reminder_due(due_date=day, policy=policy, now=now) for day in {m.due_date for m in milestones}}
     # (recipient, milestone, threshold, due date) → (send on, escalated)
     owed: dict[tuple[int, int, int, dt.date], tuple[dt.date, bool]] = {}
+    # The same for the people who get nothing, with the reason (recorded as skipped: "why didn't I get it?").
+    skipped: dict[tuple[int, int, int, dt.date], tuple[dt.date, bool, str]] = {}
     for milestone in milestones:
         due = due_on[milestone.due_date]
         if due is None:
             continue
-        for user_id in recipients[milestone.pk] - excluded:
-            owed[(user_id, milestone.pk, due.threshold, milestone.due_date)] = (due.send_on, False)
+        for user_id in recipients[milestone.pk]:
+            key = (user_id, milestone.pk, due.threshold, milestone.due_date)
+            if user_id in excluded:
+                skipped[key] = (due.send_on, False, excluded[user_id])
+            else:
+                owed[key] = (due.send_on, False)
+        if milestone.owner_id and milestone.owner_id not in recipients[milestone.pk]:
+            # The owner may no longer change the project: the managers were told instead; the owner's row says why.
+            key = (milestone.owner_id, milestone.pk, due.threshold, milestone.due_date)
+            skipped[key] = (due.send_on, False, excluded.get(milestone.owner_id, Reminder.SkipReason.LOST_ACCESS))
         # Escalation belongs to the threshold, so it moves to the working day before with its reminder.
         if policy.escalate_after_days and due.threshold <= -policy.escalate_after_days:
-            for user_id in ({milestone.lead_id} | tf_heads) - recipients[milestone.pk] - excluded - {None}:
-                owed[(user_id, milestone.pk, due.threshold, milestone.due_date)] = (due.send_on, True)
+            for user_id in ({milestone.lead_id} | tf_heads) - recipients[milestone.pk] - {None}:
+                key = (user_id, milestone.pk, due.threshold, milestone.due_date)
+                if user_id in excluded:
+                    skipped[key] = (due.send_on, True, excluded[user_id])
+                else:
+                    owed[key] = (due.send_on, True)
     recorded = {
         (recipient_id, milestone_id, threshold, due_date): (pk, status)
         for pk, recipient_id, milestone_id, threshold, due_date, status in Reminder.objects.filter(
@@ -147,8 +173,24 @@ def reminders_plan(*, now: dt.datetime, dry_run: bool = False) -> PlanResult:
         for (recipient_id, milestone_id, threshold, due_date), (send_on, escalated) in owed.items()
         if (recipient_id, milestone_id, threshold, due_date) not in recorded
     ]
-    # A due date moved away and back again owes its old reminder again: the cancelled row is re-armed.
-    rearmed = [recorded[key][0] for key in owed if recorded.get(key, (None, None))[1] == Reminder.Status.CANCELLED]
+    new_skipped = [
+        Reminder(
+            recipient_id=recipient_id,
+            milestone_id=milestone_id,
+            threshold=threshold,
+            due_date=due_date,
+            send_on=send_on,
+            is_escalation=escalated,
+            status=Reminder.Status.SKIPPED,
+            skip_reason=reason,
+        )
+        for (recipient_id, milestone_id, threshold, due_date), (send_on, escalated, reason) in skipped.items()
+        if (recipient_id, milestone_id, threshold, due_date) not in recorded
+    ]
+    # A due date moved away and back again owes its old reminder again: the cancelled row is re-armed; so is a
+    # skipped one once its person can be reached again.
+    rearmable = (Reminder.Status.CANCELLED, Reminder.Status.SKIPPED)
+    rearmed = [recorded[key][0] for key in owed if recorded.get(key, (None, None))[1] in rearmable]
     result = PlanResult()
     if dry_run:
         result.planned = new + list(Reminder.objects.filter(pk__in=rearmed))
@@ -157,9 +199,11 @@ def reminders_plan(*, now: dt.datetime, dry_run: bool = False) -> PlanResult:
     # The unique constraint, not this check, is what stops a duplicate when two planners run at once; the count
     # is of the rows this pass actually wrote.
     inserted = insert_new_rows(new)
-    rearmed_count = Reminder.objects.filter(pk__in=rearmed, status=Reminder.Status.CANCELLED).update(
-        status=Reminder.Status.PENDING, message=None
+    insert_new_rows(new_skipped)
+    rearmed_count = Reminder.objects.filter(pk__in=rearmed, status__in=rearmable).update(
+        status=Reminder.Status.PENDING, message=None, skip_reason=""
     )
+    result.skipped = Counter(reminder.skip_reason for reminder in new_skipped)
     result.recorded = inserted + rearmed_count
     result.cancelled = _cancel_without_access(recorded, recipients, milestones, tf_heads) + reminders_cancel_stale()
     result.messages = reminders_attach_to_outbox(now=now, policy=policy)

@@ -1,4 +1,4 @@
-"""Celery tasks: thin. Beat ticks them; they call the planner and the dispatcher, which read the database."""
+"""Celery tasks: thin. Beat ticks them; they call the planner and the dispatcher (each run recorded, runs.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ from django.conf import settings
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
-from notifications.digest import digests_plan
 from notifications.models import OutboxMessage
-from notifications.outbox import outbox_dispatch
-from notifications.reminders import reminders_plan
+from notifications.runs import digests_plan_recorded, outbox_dispatch_recorded, reminders_plan_recorded
 from tracker.accounts import password_reset_send
 
 # Only errors a retry can fix (the database briefly unavailable); SMTP retries live in the outbox rows.
@@ -21,7 +19,7 @@ RETRYABLE = (OperationalError,)
 
 @shared_task(autoretry_for=RETRYABLE, max_retries=3, default_retry_delay=10, time_limit=240, soft_time_limit=200)
 def plan_reminders() -> int:
-    result = reminders_plan(now=timezone.now())
+    result = reminders_plan_recorded(now=timezone.now())
     if result.messages:
         transaction.on_commit(dispatch_outbox.delay)
     return result.recorded
@@ -42,7 +40,7 @@ def dispatch_outbox(self, limit: int | None = None, wave: int = 0) -> int:
     """One short run of the dispatcher. While a backlog remains it continues in a fresh task; beat's tick (wave 0)
     finding a backlog and no other sender at work fans out into DISPATCH_FANOUT chains, one per worker process,
     each of which continues until the backlog is gone."""
-    result = outbox_dispatch(limit=limit, budget=settings.DISPATCH_BUDGET)
+    result = outbox_dispatch_recorded(limit=limit, budget=settings.DISPATCH_BUDGET)
     if result.more:
         if wave > 0:
             _continue(self, limit=limit, wave=wave + 1)
@@ -56,7 +54,7 @@ def dispatch_outbox(self, limit: int | None = None, wave: int = 0) -> int:
 
 @shared_task(autoretry_for=RETRYABLE, max_retries=3, default_retry_delay=10, time_limit=240, soft_time_limit=200)
 def plan_digests() -> int:
-    written = digests_plan(now=timezone.now())
+    written = digests_plan_recorded(now=timezone.now())
     if written:
         transaction.on_commit(dispatch_outbox.delay)
     return len(written)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
 import re
 
 from django import forms
@@ -16,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.log import log_response
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -25,6 +28,7 @@ from django.views.decorators.http import require_http_methods
 from notifications import digest, feeds, links
 from notifications.emails import absolute_url
 from notifications.models import CalendarFeed, NotificationPreference
+from notifications.runs import logfmt
 from projects import services
 from projects.charts import trend_svg
 from projects.models import Milestone, Plan, Strategy
@@ -33,17 +37,52 @@ from tracker.dates import parse_iso_week, seoul_today
 from tracker.dates import week_start as week_start_of
 from tracker.pdf import PDF_MIMETYPE, PdfUnavailable, pdf_response_unavailable
 
+logger = logging.getLogger("tracker.links")
+
+
+class LinkRefused(Exception):
+    """A signed link that is expired or not ours: expected, answered with 403 and one log line (no traceback)."""
+
+    def __init__(self, *, purpose: str, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.purpose, self.reason, self.message = purpose, reason, message
+
 
 def _payload(purpose: str, token: str, max_age) -> dict:
     try:
         return links.unsign(purpose, token, max_age=max_age)
     except signing.SignatureExpired as error:
-        raise PermissionDenied(_("링크의 유효 기간이 지났습니다. 사업 페이지에서 직접 처리하세요.")) from error
+        message = _("링크의 유효 기간이 지났습니다. 사업 페이지에서 직접 처리하세요.")
+        raise LinkRefused(purpose=purpose, reason="expired", message=message) from error
     except signing.BadSignature as error:
-        raise PermissionDenied(_("올바르지 않은 링크입니다.")) from error
+        raise LinkRefused(purpose=purpose, reason="tampered", message=_("올바르지 않은 링크입니다.")) from error
+
+
+def refuses_bad_links(view):
+    """Answer an expired or tampered signed link with the 403 page and one log line without the token."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, token: str, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, token, *args, **kwargs)
+        except LinkRefused as refusal:
+            response = render(request, "403.html", {"exception": refusal.message}, status=403)
+            # log_response marks the response as logged, so django.request does not log it a second time.
+            log_response(
+                "signed link refused: %s",
+                logfmt({"purpose": refusal.purpose, "reason": refusal.reason, "method": request.method}),
+                response=response,
+                request=request,
+                logger=logger,
+                level="warning" if refusal.reason == "tampered" else "info",
+            )
+            return response
+
+    return wrapped
 
 
 @require_http_methods(["GET", "POST"])
+@refuses_bad_links
 def milestone_submit(request: HttpRequest, token: str) -> HttpResponse:
     """'제출 완료로 표시' from a reminder: GET asks for confirmation (changes nothing), POST does it."""
     payload = _payload("submit", token, links.ACTION_LINK_MAX_AGE)
@@ -126,6 +165,7 @@ def my_settings(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@refuses_bad_links
 def preferences(request: HttpRequest, token: str) -> HttpResponse:
     payload = _payload("preferences", token, links.PREFERENCES_LINK_MAX_AGE)
     user = _link_user(payload)
@@ -139,6 +179,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
 
 @csrf_exempt  # RFC 8058 one-click unsubscribe: mail clients POST without a CSRF token; the signed URL is the proof.
 @require_http_methods(["GET", "POST"])
+@refuses_bad_links
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     payload = _payload("unsubscribe", token, links.PREFERENCES_LINK_MAX_AGE)
     user = _link_user(payload)
@@ -241,7 +282,6 @@ def digest_page(request: HttpRequest, week: str | None = None) -> HttpResponse:
     """The weekly digest as a page, rebuilt from the history for any past week, with an archive by ISO week."""
     chosen = request.GET.get("week", "")
     if week is None and re.fullmatch(r"\d{4}-W\d{2}", chosen):  # the archive's drop-down, sent as a form
-        ensure_can_read_portfolio(request.user)
         return redirect("notifications:digest_week", chosen)
     built, weeks = _digest_for(request, week)
     # matplotlib's own SVG, never user input

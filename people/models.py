@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from projects.validators import validate_single_line
+
 
 class Profile(models.Model):
     """One per user, created with the user (the admin's inline, ``people.services.profile_save``, seed_demo)."""
@@ -13,9 +15,13 @@ class Profile(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile", verbose_name=_("사용자")
     )
-    name = models.CharField(_("성명"), max_length=50)
-    position = models.CharField(_("직위"), max_length=50, help_text=_("예: 주무관, 사무관, 과장"))
-    department = models.CharField(_("부서"), max_length=100, help_text=_("예: 해양정책과"))
+    name = models.CharField(_("성명"), max_length=50, validators=[validate_single_line])
+    position = models.CharField(
+        _("직위"), max_length=50, help_text=_("예: 주무관, 사무관, 과장"), validators=[validate_single_line]
+    )
+    department = models.CharField(
+        _("부서"), max_length=100, help_text=_("예: 해양정책과"), validators=[validate_single_line]
+    )
 
     class Meta:
         verbose_name = _("인적 사항")

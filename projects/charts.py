@@ -180,6 +180,9 @@ def trend_svg(trend: Trend, *, compact: bool = False) -> str:
 
     svg = _cached("svg", trend, compact, render).decode()
     svg = svg[svg.index("<svg") :]
+    # The Content-Security-Policy refuses <style> elements in pages: matplotlib's one rule (round line joins)
+    # lives in static/tracker.css instead; everything else is drawn with attributes.
+    svg = re.sub(r"<style[^>]*>.*?</style>", "", svg, flags=re.S)
     # Several charts share a page: matplotlib numbers its ids per figure, so give each chart its own.
     prefix = f"{trend.code}-{'c' if compact else 'f'}-"
     svg = re.sub(r'id="([^"]+)"', rf'id="{prefix}\1"', svg)

@@ -27,6 +27,16 @@ def can_read_portfolio(user: User) -> bool:
     return user.is_active and user.has_perm("projects.view_coreproject")
 
 
+def portfolio_readers() -> QuerySet:
+    """Users who may read the portfolio, as a query (can_read_portfolio for many people at once; activity apart)."""
+    view = Q(codename="view_coreproject", content_type__app_label="projects")
+    return get_user_model().objects.filter(
+        Q(is_superuser=True)
+        | Q(groups__permissions__in=Permission.objects.filter(view))
+        | Q(user_permissions__in=Permission.objects.filter(view))
+    )
+
+
 def is_portfolio_admin(user: User) -> bool:
     return user.is_active and (user.is_superuser or roles.has_role(user, roles.ADMIN))
 

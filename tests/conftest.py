@@ -123,18 +123,9 @@ def fast_password_hashing() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def empty_cache() -> Iterator[None]:
-    """Trend points and chart pictures are cached (projects/trends.py, projects/charts.py): no test sees another's."""
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture(autouse=True)
 def fresh_cache(settings) -> None:
-    """Each test counts (rate limits) in a cache of its own, never in the Redis the suite may share."""
+    """Each test starts with a cache of its own (rate limits, trend points, chart pictures: no test sees another's),
+    never the Redis the suite may share, whose flush would also empty the broker."""
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": f"test-{uuid.uuid4()}"}
     }

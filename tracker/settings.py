@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import secrets
+from email.utils import getaddresses
 from pathlib import Path
 
 import environ
@@ -152,6 +153,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "notifications.status.admin_banner",
             ],
         },
     },
@@ -200,6 +202,9 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Seoul"
 USE_I18N = True
 USE_TZ = True
+
+# One table template for every django-tables2 table: cards on phones, Korean pagination (templates/django_tables2/).
+DJANGO_TABLES2_TEMPLATE = "django_tables2/tracker.html"
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -261,6 +266,19 @@ if EMAIL_TIMEOUT * OUTBOX_CLAIM_BATCH + DISPATCH_BUDGET > DISPATCH_SOFT_TIME_LIM
         f"task's {DISPATCH_SOFT_TIME_LIMIT}s limit. / EMAIL_TIMEOUT가 너무 깁니다."
     )
 
+
+def _admins(value: str) -> list[tuple[str, str]]:
+    """ADMINS="홍길동 <hong@example.go.kr>, ops@example.go.kr": RFC 5322 addresses, comma-separated."""
+    return [(name or address, address) for name, address in getaddresses([value]) if "@" in address]
+
+
+# Told by e-mail when delivery has been failing for an hour (notifications/runs.py), once per outage.
+ADMINS = _admins(env.str("ADMINS", default=""))
+EMAIL_SUBJECT_PREFIX = env.str("EMAIL_SUBJECT_PREFIX", default="[부산 성장전략 TF] ")
+
+# /metrics (Prometheus) answers only with "Authorization: Bearer <METRICS_TOKEN>"; unset, it does not exist.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
 # Celery: Redis when REDIS_URL is set, otherwise the file-system transport under var/ (no server needed).
 REDIS_URL = env.str("REDIS_URL", default="")
 # The other tasks (planners) are bounded by these; the dispatcher by its own, shorter limits above.
@@ -305,6 +323,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat records its own heartbeat in the database as it ticks (notifications/beat.py, /health/).
+CELERY_BEAT_SCHEDULER = "notifications.beat:HeartbeatScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Keep trying to reach the broker for as long as it is down (the default gives up after 100 tries and exits).
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
@@ -319,6 +339,8 @@ CELERY_TASK_ANNOTATIONS = {
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Compose's healthcheck asks gunicorn directly over plain HTTP; /health/ holds nothing secret.
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
@@ -332,6 +354,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # django-health-check logs every failing check with a traceback; /health/ logs one line itself instead.
+    "loggers": {"health_check": {"level": "ERROR"}},
 }
 
 # Beat only ticks: the planner and the dispatcher decide from the database what is due.

@@ -449,7 +449,8 @@ def test_one_click_unsubscribe_changes_nothing_on_get_and_stops_reminders_on_pos
 
     plan_twice(seoul("2026-12-04", 10))  # the D-3 day: nothing for someone who said no
     dispatch_at(seoul("2026-12-04", 10))
-    assert list(Reminder.objects.values_list("threshold", flat=True)) == [7]
+    assert list(Reminder.objects.exclude(status="skipped").values_list("threshold", flat=True)) == [7]
+    assert list(Reminder.objects.filter(status="skipped").values_list("threshold", "skip_reason")) == [(3, "opted_out")]
     smtp_server.assert_delivered_exactly_once({delivered.message_id})
 
 

@@ -477,15 +477,28 @@ def test_nobody_gets_a_reminder_who_opted_out_is_inactive_or_has_no_address(proj
     MilestoneFactory(project=project, owner=no_address, due_date=D("2026-11-26"))
     plan_twice(seoul("2026-11-25", 10))
     # The inactive teammate's milestone goes to the project's managers (an inactive owner has lost access).
-    assert list(Reminder.objects.values_list("recipient__username", flat=True)) == ["listening", "listening"]
+    assert list(Reminder.objects.exclude(status="skipped").values_list("recipient__username", flat=True)) == [
+        "listening",
+        "listening",
+    ]
     assert list(OutboxMessage.objects.values_list("to_email", flat=True)) == ["listening@example.com"]
+    # Each person left out is recorded, with why: the answer to "why didn't I get it?".
+    assert set(
+        Reminder.objects.filter(status="skipped").values_list("recipient__username", "skip_reason").distinct()
+    ) == {("owner", "opted_out"), ("teammate", "inactive"), ("noaddress", "no_email")}
 
 
 def test_an_opted_out_strategy_lead_is_not_escalated_to(escalation_setup):
     milestone, lead, head = escalation_setup
     NotificationPreference.objects.create(user=lead, reminders=False)
     plan_twice(seoul("2026-11-24", 10))
-    assert sorted(Reminder.objects.values_list("recipient__username", flat=True)) == ["head", "owner"]
+    assert sorted(Reminder.objects.exclude(status="skipped").values_list("recipient__username", flat=True)) == [
+        "head",
+        "owner",
+    ]
+    assert list(Reminder.objects.filter(status="skipped").values_list("recipient", "is_escalation", "skip_reason")) == [
+        (lead.pk, True, "opted_out")
+    ]
 
 
 # The command ------------------------------------------------------------------------------------------------

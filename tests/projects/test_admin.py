@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from notifications.feeds import calendar_feed_rotate
-from notifications.models import CalendarFeed, DigestPolicy, NotificationPreference
-from notifications.reminders import reminders_plan
+from notifications.models import CalendarFeed, DeliveryAlert, DigestPolicy, NotificationPreference
+from notifications.runs import reminders_plan_recorded
 from projects import roles
 from projects.models import CoreProject, Milestone
 from projects.money import eok_to_won
@@ -48,8 +48,9 @@ def one_of_everything(project, owner):
     NotificationPreference.objects.create(user=owner)
     calendar_feed_rotate(user=owner)
     DigestPolicy.current()
-    # A planning pass the day before the deadline gives a reminder and an outbox message.
-    reminders_plan(now=dt.datetime(2026, 12, 14, 10, tzinfo=SEOUL))
+    # A recorded planning pass the day before the deadline gives a run, a reminder and an outbox message.
+    reminders_plan_recorded(now=dt.datetime(2026, 12, 14, 10, tzinfo=SEOUL))
+    DeliveryAlert.objects.create(failing_since=dt.datetime(2026, 12, 14, 9, tzinfo=SEOUL))
 
 
 def admin_url(model, action: str, *args) -> str:

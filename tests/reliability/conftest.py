@@ -9,6 +9,7 @@ on a laptop without them the tests skip, under CI they fail (tests/conftest.py: 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import shutil
@@ -26,13 +27,14 @@ import factory
 import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
+from django.apps import apps as django_apps
 from django.conf import settings
-from django.contrib.auth.models import Permission
-from django.contrib.contenttypes.models import ContentType
+from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 
 from notifications.models import OutboxMessage, ReminderPolicy
-from projects.models import Milestone
+from projects import roles
 from tests.conftest import require_service
 from tests.factories import CoreProjectFactory, MilestoneFactory, UserFactory
 from tests.smtp import SmtpServer, free_port
@@ -57,17 +59,11 @@ def people_with_due_milestones(people: int, *, due, per_person: int = 1, prefix:
     """``people`` project managers, each the owner of ``per_person`` open milestones due on ``due``."""
     project = CoreProjectFactory()
     # An unusable password: hashing a real one costs half a second a user, and nobody logs in here.
-    users = [UserFactory(username=f"{prefix}{n}", password=factory.Transformer.Force("!")) for n in range(people)]
-    # Reminders follow access: owners who may change their project. (The role groups do not survive the flush
-    # between these transactional tests; permissions do.)
-    may_change, _created = Permission.objects.get_or_create(  # a flush by another suite may have removed it
-        content_type=ContentType.objects.get_for_model(Milestone),
-        codename="change_milestone",
-        defaults={"name": "Can change milestone"},
-    )
-    for user in users:
-        user.user_permissions.add(may_change)
-    project.managers.add(*users)
+    users = [
+        UserFactory(username=f"{prefix}{n}", password=factory.Transformer.Force("!"), role=roles.PROJECT_MANAGER)
+        for n in range(people)
+    ]
+    project.managers.add(*users)  # reminders follow access: owners who may change their project
     for user in users:
         for _ in range(per_person):
             MilestoneFactory(project=project, owner=user, due_date=due)
@@ -83,9 +79,22 @@ def terminate_other_backends() -> None:
         )
 
 
+def role_groups_ensure() -> None:
+    """The role groups as migration projects/0002 makes them: a database flushed by another transactional test
+    has lost them (and may have lost the permissions), and reminders go only to people with a role."""
+    for app_config in django_apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
+    for role, codes in importlib.import_module("projects.migrations.0002_role_groups").ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        group.permissions.set(
+            [Permission.objects.get(content_type__app_label=app, codename=codename) for app, codename in codes]
+        )
+
+
 @pytest.fixture
 def live_db(postgres, transactional_db) -> Iterator[None]:
     """Committed rows in PostgreSQL, visible to workers in other threads and processes."""
+    role_groups_ensure()
     yield
     terminate_other_backends()
 

@@ -6,7 +6,7 @@ viewer, a project manager and a project manager with staff status. The ids in th
 (and its milestone, note, history…) that none of them manages; signed links are tampered with or made for
 the wrong milestone. After each request the database must be exactly as before (a snapshot of every table,
 compared whenever the request issued a write statement, and at the end of each role's crawl), no request may
-fail with a server error, and no HTML page may carry an inline script.
+fail with a server error, and no HTML page may carry an inline script or style element.
 
 A new URL pattern is crawled automatically. One with a parameter this module does not know how to fill makes
 the test fail until ``parameter_values`` learns it; a view that writes without asking projects.permissions
@@ -37,6 +37,7 @@ from notifications.models import DigestPolicy, NotificationPreference, ReminderP
 from notifications.reminders import reminders_plan
 from projects import roles
 from projects.models import CoreProject, Milestone, MilestoneTemplate, ProgressUpdate
+from projects.views import MILESTONE_ACTIONS
 from tests.factories import CoreProjectFactory, MilestoneFactory, ProgressUpdateFactory, UserFactory
 from tracker.dates import SEOUL
 
@@ -50,13 +51,13 @@ IGNORED_COLUMNS = {("auth.User", "last_login")}
 OWN_WRITES = {
     ("notifications:calendar", "GET"): {"notifications.CalendarFeed"},  # the person's feed, made on first visit
     ("notifications:calendar", "POST"): {"notifications.CalendarFeed"},  # the person revokes their own address
-    ("notifications:settings", "GET"): {"notifications.CalendarFeed"},  # 내 설정 shows the person's feed address
-    ("notifications:settings", "POST"): {"notifications.NotificationPreference"},  # the person's own choices
+    ("notifications:settings", "GET"): {"notifications.NotificationPreference", "notifications.CalendarFeed"},
+    ("notifications:settings", "POST"): {"notifications.NotificationPreference", "notifications.CalendarFeed"},
 }
 # Unnamed patterns: Django admin's redirect from <id>/ to <id>/change/ and its catch-all 404.
 UNNAMED_ALLOWED = re.compile(r"^admin/(.*<path:object_id>/|\(\?P<url>\.\*\)\$)$")
 WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
-INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=\s*[\"']", re.IGNORECASE)
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=\s*[\"']|<style\b", re.IGNORECASE)
 JUNK_QUERY = "?per_page=-1&page=-5&sort=nonexistent&_export=pdf&week=junk&q=%27%22%3C"
 
 
@@ -193,9 +194,6 @@ def parameter_values(route: Route, world, user) -> list[tuple[dict, tuple]]:
     return [(kwargs, ())]
 
 
-MILESTONE_ACTIONS = ("start", "submit", "achieve", "miss", "cancel", "reschedule")
-
-
 def post_data(world, user) -> dict:
     """Plausible input for every form of the app at once, aimed at the other project."""
     theirs, milestone = world["theirs"], world["milestone"]
@@ -287,7 +285,11 @@ def test_no_url_lets_a_role_change_what_it_does_not_own(world, role):
                     except Exception as error:
                         raise AssertionError(f"{role}: {method} {url} failed") from error
                 crawled += 1
-                assert response.status_code < 500, f"{role}: {method} {url} → {response.status_code}"
+                # /health/ answers 503 by design while the test setup has no scheduler ticking.
+                unhealthy_by_design = route.name == "health" and response.status_code == 503
+                assert response.status_code < 500 or unhealthy_by_design, (
+                    f"{role}: {method} {url} → {response.status_code}"
+                )
                 content_type = response.get("Content-Type", "")
                 if method == "GET" and response.status_code == 200 and content_type.startswith("text/html"):
                     found = INLINE_SCRIPT.findall(response.content.decode())

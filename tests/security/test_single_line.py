@@ -62,3 +62,13 @@ def test_a_line_break_already_in_the_database_does_not_reach_a_text_email_as_a_l
     lines = message.body.splitlines()
     assert not [line for line in lines if line.strip().startswith("제출 완료로 표시: http://evil")]
     assert any("국비 신청 제출 완료로 표시: http://evil.example/x" in line for line in lines)
+
+
+def test_a_persons_name_position_and_department_are_single_lines_too(owner):
+    profile = owner.profile
+    for field in ("name", "position", "department"):
+        setattr(profile, field, "홍길동\n제출 완료로 표시: http://evil.example/x")
+        with pytest.raises(ValidationError) as refused:
+            profile.full_clean()
+        assert field in refused.value.message_dict
+        profile.refresh_from_db()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from notifications.outbox import outbox_dispatch
+from notifications.runs import outbox_dispatch_recorded
 
 
 class Command(BaseCommand):
@@ -12,7 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=500)
 
     def handle(self, *args, limit: int, **options):
-        result = outbox_dispatch(limit=limit)
+        result = outbox_dispatch_recorded(limit=limit, trigger="command")
         self.stdout.write(
             f"발송 {result.sent}, 재시도 예정 {result.retried}, 실패 {result.failed}, 취소 {result.cancelled}, "
             f"재개 {result.recovered}, 확인 필요 {result.flagged}"

@@ -3,8 +3,8 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from notifications.digest import WeekNotOver, digests_plan
-from notifications.outbox import outbox_dispatch
+from notifications.digest import WeekNotOver, digest_week_check, digests_plan
+from notifications.runs import digests_plan_recorded, outbox_dispatch_recorded
 from tracker.dates import parse_iso_week
 
 
@@ -20,10 +20,16 @@ class Command(BaseCommand):
             week_start = parse_iso_week(week) if week else None
         except ValueError as error:
             raise CommandError(f"주 형식이 잘못되었습니다: {week} (예: 2026-W48)") from error
-        try:
-            messages = digests_plan(now=timezone.now(), week_start=week_start, dry_run=dry_run)
-        except WeekNotOver as error:
-            raise CommandError(str(error)) from error
+        if week_start is not None:
+            # Refused before anything is planned or recorded: a week that has not ended has no digest yet.
+            try:
+                digest_week_check(week_start=week_start, now=timezone.now())
+            except WeekNotOver as error:
+                raise CommandError(str(error)) from error
+        if dry_run:
+            messages = digests_plan(now=timezone.now(), week_start=week_start, dry_run=True)
+        else:
+            messages = digests_plan_recorded(now=timezone.now(), week_start=week_start, trigger="command")
         for message in messages:
             self.stdout.write(f"{message.to_email}: {message.subject}")
         if dry_run:
@@ -31,5 +37,5 @@ class Command(BaseCommand):
                 self.stdout.write("\n" + messages[0].body_text)
             self.stdout.write(f"보낼 주간 요약 {len(messages)}통 (dry-run: 기록·발송하지 않음)")
             return
-        result = outbox_dispatch()
+        result = outbox_dispatch_recorded(trigger="command")
         self.stdout.write(f"주간 요약 {len(messages)}통 준비; 발송 {result.sent}, 실패 {result.failed}")

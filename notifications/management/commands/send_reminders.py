@@ -5,8 +5,9 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from notifications.outbox import outbox_dispatch
+from notifications.models import Reminder
 from notifications.reminders import reminders_plan
+from notifications.runs import outbox_dispatch_recorded, reminders_plan_recorded
 from tracker.dates import SEOUL, dday_label
 
 
@@ -25,7 +26,10 @@ class Command(BaseCommand):
             except ValueError as error:
                 raise CommandError(f"날짜 형식이 잘못되었습니다: {date} (YYYY-MM-DD)") from error
             now = dt.datetime.combine(day, dt.time(23, 0), tzinfo=SEOUL)
-        result = reminders_plan(now=now, dry_run=dry_run)
+        if dry_run:
+            result = reminders_plan(now=now, dry_run=True)
+        else:
+            result = reminders_plan_recorded(now=now, trigger="command")
         today = now.astimezone(SEOUL).date()
         for reminder in result.planned:
             milestone = reminder.milestone
@@ -36,8 +40,13 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write(f"보낼 알림 {len(result.planned)}건 (dry-run: 기록·발송하지 않음)")
             return
-        sent = outbox_dispatch(now=now if date else None)
+        sent = outbox_dispatch_recorded(now=now if date else None, trigger="command")
         self.stdout.write(
             f"새 알림 {result.recorded}건, 취소 {result.cancelled}건, 메일 {result.messages}통 준비; "
             f"발송 {sent.sent}, 재시도 예정 {sent.retried}, 실패 {sent.failed}, 취소 {sent.cancelled}"
         )
+        if skipped := result.skipped + sent.skipped:
+            labels = dict(Reminder.SkipReason.choices)
+            self.stdout.write(
+                "보내지 않음: " + ", ".join(f"{labels[reason]} {count}건" for reason, count in sorted(skipped.items()))
+            )

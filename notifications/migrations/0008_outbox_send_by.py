@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("notifications", "0006_outbox_attachment"),
+        ("notifications", "0007_system_watch"),
     ]
 
     operations = [
