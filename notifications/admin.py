@@ -101,6 +101,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         "message_id",
         "status",
         "not_before",
+        "send_by",
         "attempts",
         "last_error",
         "claim_token",

@@ -16,14 +16,17 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from notifications.emails import absolute_url, new_message_id, outbox_message_fill
+from notifications.inserts import insert_new_rows
 from notifications.models import DigestPolicy, NotificationPreference, OutboxAttachment, OutboxMessage
 from people.names import person_label, person_name
 from projects import roles
 from projects.models import CoreProject, Milestone, Plan, ProgressUpdate, Strategy
 from projects.selectors import projects_with_deadlines
-from projects.tables import PortfolioProjectTable, SafeTableExport
+from projects.table_exports import SafeTableExport
+from projects.tables import PortfolioProjectTable
 from projects.trends import (
     TREND_WEEKS,
     Figures,
@@ -34,12 +37,13 @@ from projects.trends import (
     week_end_moment,
     weeks_ending,
 )
-from tracker.dates import SEOUL, seoul_datetime
+from tracker.dates import SEOUL, parse_iso_week, seoul_datetime
 from tracker.pdf import PDF_MIMETYPE, PdfUnavailable, pdf_render
 
 logger = logging.getLogger(__name__)
 
 CHANGES_SHOWN = 60
+MISSING_NOTES_PRINTED = 150
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,15 @@ class Digest:
             group.count += 1
             group.departments[note.department] = group.departments.get(note.department, 0) + 1
         return list(groups.values())
+
+    @property
+    def missing_notes_printed(self) -> list[MissingNote]:
+        """The PDF prints the full list up to a few pages; past that it says how many more the page lists."""
+        return self.missing_notes[:MISSING_NOTES_PRINTED]
+
+    @property
+    def missing_notes_not_printed(self) -> int:
+        return max(0, len(self.missing_notes) - MISSING_NOTES_PRINTED)
 
     @property
     def as_of(self) -> dt.date:
@@ -350,6 +363,77 @@ def digest_due_week(*, now: dt.datetime, policy: DigestPolicy) -> dt.date:
     return last_week if now >= send_at else last_week - dt.timedelta(days=7)
 
 
+# After a scheduler outage, at most this many missed weeks are sent (oldest first); older ones are skipped.
+CATCH_UP_WEEKS = 4
+
+
+class WeekNotOver(ValueError):
+    """A digest was asked for a week that has not ended: its figures would be a weekday's, not the week's."""
+
+
+def digest_week_check(*, week_start: dt.date, now: dt.datetime) -> None:
+    """Refuse a week that has not ended yet (the current week, or a future one) in Asia/Seoul."""
+    ends = seoul_datetime(week_start + dt.timedelta(days=7), 0)
+    if now < ends:
+        raise WeekNotOver(
+            _("%(week)s 주는 아직 끝나지 않았습니다 (%(end)s 일요일까지). 끝난 주의 주간 요약만 보낼 수 있습니다.")
+            % {"week": f"{week_start:%G-W%V}", "end": f"{week_start + dt.timedelta(days=6):%Y-%m-%d}"}
+        )
+
+
+def _week_of_key(key: str) -> dt.date | None:
+    try:
+        return parse_iso_week(key.rsplit(":", 1)[-1])
+    except ValueError:
+        return None
+
+
+def digest_weeks_due(*, now: dt.datetime, policy: DigestPolicy) -> tuple[list[dt.date], list[dt.date]]:
+    """(weeks whose digest is owed now, oldest first; missed weeks too old to send). After the newest week any
+    digest was written for, every week up to the due one was missed (the scheduler was down): the newest
+    CATCH_UP_WEEKS of them are owed, older ones are skipped. With no digest ever written, only the due week."""
+    due = digest_due_week(now=now, policy=policy)
+    recent_keys = OutboxMessage.objects.filter(
+        kind=OutboxMessage.Kind.DIGEST, created_at__gte=now - dt.timedelta(weeks=26)
+    ).values_list("key", flat=True)
+    written = {week for week in map(_week_of_key, recent_keys) if week is not None}
+    last = max(written, default=None)
+    if last is None or last >= due:
+        return [due], []
+    missed = [last + dt.timedelta(weeks=n) for n in range(1, (due - last).days // 7 + 1)]
+    return missed[-CATCH_UP_WEEKS:], missed[:-CATCH_UP_WEEKS]
+
+
+def _digests_skip(*, plan: Plan, recipients: list, weeks: list[dt.date], now: dt.datetime) -> int:
+    """Record the digests of weeks too old to send as skipped (shown in the admin's outbox), and log them."""
+    rows = [
+        OutboxMessage(
+            key=digest_key(user_id=user.pk, plan=plan, scope=scope, week_start=week),
+            kind=OutboxMessage.Kind.DIGEST,
+            recipient=user,
+            to_email=user.email,
+            message_id=new_message_id("digest"),
+            status=OutboxMessage.Status.SKIPPED,
+            not_before=now,
+            subject=f"{week:%G-W%V}",
+            last_error=_("발송 중단이 길어 %(limit)d주보다 오래된 주간 요약은 보내지 않았습니다.")
+            % {"limit": CATCH_UP_WEEKS},
+        )
+        for week in weeks
+        for user, scope in recipients
+    ]
+    written = insert_new_rows(rows)
+    if written:
+        logger.warning(
+            "digest: %s skipped %d digest(s) of weeks older than the last %d: %s",
+            plan.code,
+            written,
+            CATCH_UP_WEEKS,
+            ", ".join(f"{week:%G-W%V}" for week in weeks),
+        )
+    return written
+
+
 def digest_key(*, user_id: int, plan: Plan, scope: Scope, week_start: dt.date) -> str:
     """One digest per recipient, plan, scope and ISO week: the outbox's unique key makes a second impossible."""
     return f"digest:{user_id}:{plan.code}:{scope.key}:{week_start:%G-W%V}"
@@ -386,58 +470,24 @@ def digest_pdf_name(digest: Digest) -> str:
 
 
 def digests_plan(*, now: dt.datetime, week_start: dt.date | None = None, dry_run: bool = False) -> list[OutboxMessage]:
-    """Write the due week's digest for every recipient who has not had it; the dispatcher sends them."""
+    """Write the due week's digest (after an outage: each missed week's, up to CATCH_UP_WEEKS, oldest first) for
+    every recipient who has not had it; the dispatcher sends them in that order. A week asked for by name must
+    have ended (WeekNotOver)."""
     policy = DigestPolicy.current()
     if week_start is None:
         if not policy.enabled:
             return []
-        week_start = digest_due_week(now=now, policy=policy)
-    today = now.astimezone(SEOUL).date()
+        weeks, skipped = digest_weeks_due(now=now, policy=policy)
+    else:
+        digest_week_check(week_start=week_start, now=now)
+        weeks, skipped = [week_start], []
     messages = []
     for plan in Plan.objects.all():
         recipients = digest_recipients(plan)
-        keys = {
-            digest_key(user_id=user.pk, plan=plan, scope=scope, week_start=week_start): (user, scope)
-            for user, scope in recipients
-        }
-        already = set(OutboxMessage.objects.filter(key__in=keys).values_list("key", flat=True))
-        built: dict[Scope, tuple[Digest, bytes]] = {}
-        reports: dict[tuple[Scope, str], bytes | None] = {}
-        languages = dict(
-            NotificationPreference.objects.filter(user__in=[u for u, _s in recipients]).values_list(
-                "user_id", "language"
-            )
-        )
-        for key, (user, scope) in keys.items():
-            if key in already:
-                continue
-            if scope not in built:
-                built[scope] = (
-                    digest_build(plan=plan, scope=scope, week_start=week_start),
-                    portfolio_workbook(plan=plan, scope=scope, today=today),
-                )
-            digest, workbook = built[scope]
-            digest.written_on = today
-            language = languages.get(user.pk, "ko")
-            if (scope, language) not in reports:
-                try:
-                    reports[scope, language] = digest_pdf(digest, language=language)
-                except PdfUnavailable:
-                    logger.warning("digest %s goes out without its PDF: WeasyPrint cannot run here", digest.week_label)
-                    reports[scope, language] = None
-            message = OutboxMessage(
-                key=key,
-                kind=OutboxMessage.Kind.DIGEST,
-                recipient=user,
-                to_email=user.email,
-                message_id=new_message_id("digest"),
-                not_before=now,
-                attachment=workbook,
-                attachment_name=portfolio_workbook_name(today),
-            )
-            digest_email_render(message, digest, language=language)
-            message.report = (digest_pdf_name(digest), reports[scope, language])
-            messages.append(message)
+        if skipped and not dry_run:
+            _digests_skip(plan=plan, recipients=recipients, weeks=skipped, now=now)
+        for week in weeks:
+            messages += _digests_of_week(plan=plan, recipients=recipients, week_start=week, now=now)
     if not dry_run:
         with transaction.atomic():
             OutboxMessage.objects.bulk_create(messages, ignore_conflicts=True)
@@ -459,6 +509,53 @@ def digests_plan(*, now: dt.datetime, week_start: dt.date | None = None, dry_run
                     if m.message_id in written and m.report[1]
                 ]
             )
+    return messages
+
+
+def _digests_of_week(*, plan: Plan, recipients: list, week_start: dt.date, now: dt.datetime) -> list[OutboxMessage]:
+    """One week's digest for each recipient who has not had it (not saved)."""
+    today = now.astimezone(SEOUL).date()
+    messages = []
+    keys = {
+        digest_key(user_id=user.pk, plan=plan, scope=scope, week_start=week_start): (user, scope)
+        for user, scope in recipients
+    }
+    already = set(OutboxMessage.objects.filter(key__in=keys).values_list("key", flat=True))
+    built: dict[Scope, tuple[Digest, bytes]] = {}
+    reports: dict[tuple[Scope, str], bytes | None] = {}
+    languages = dict(
+        NotificationPreference.objects.filter(user__in=[u for u, _s in recipients]).values_list("user_id", "language")
+    )
+    for key, (user, scope) in keys.items():
+        if key in already:
+            continue
+        if scope not in built:
+            built[scope] = (
+                digest_build(plan=plan, scope=scope, week_start=week_start),
+                portfolio_workbook(plan=plan, scope=scope, today=today),
+            )
+        digest, workbook = built[scope]
+        digest.written_on = today
+        language = languages.get(user.pk, "ko")
+        if (scope, language) not in reports:
+            try:
+                reports[scope, language] = digest_pdf(digest, language=language)
+            except PdfUnavailable:
+                logger.warning("digest %s goes out without its PDF: WeasyPrint cannot run here", digest.week_label)
+                reports[scope, language] = None
+        message = OutboxMessage(
+            key=key,
+            kind=OutboxMessage.Kind.DIGEST,
+            recipient=user,
+            to_email=user.email,
+            message_id=new_message_id("digest"),
+            not_before=now,
+            attachment=workbook,
+            attachment_name=portfolio_workbook_name(today),
+        )
+        digest_email_render(message, digest, language=language)
+        message.report = (digest_pdf_name(digest), reports[scope, language])
+        messages.append(message)
     return messages
 
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.header import Header
+from email.message import Message
+from email.utils import format_datetime
 from urllib.parse import urlsplit
 from uuid import uuid4
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
 
 from notifications import links
 from notifications.models import OutboxMessage
+from tracker.dates import SEOUL
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -68,14 +72,36 @@ def outbox_message_fill(
     }
 
 
+class TrackerEmail(EmailMultiAlternatives):
+    """Django's message with a Korean subject folded the way mail programs read it back.
+
+    Django (5.2) encodes a non-ASCII subject without counting "Subject: ", so the first encoded word does not
+    fit on the header's first line and Python folds the whole value onto the next: every client then shows
+    the subject with a leading space. Encoding it with the header's name counted keeps it on the first line.
+    """
+
+    def message(self, **kwargs):
+        msg = super().message(**kwargs)
+        if not self.subject.isascii():
+            del msg["Subject"]
+            # Message.__setitem__ directly: Django's own __setitem__ would encode it again, the old way.
+            Message.__setitem__(msg, "Subject", Header(self.subject, "utf-8", header_name="Subject"))
+        return msg
+
+
 def build_email(message: OutboxMessage, *, connection=None) -> EmailMultiAlternatives:
-    """The SMTP message for an outbox row, with its fixed Message-ID and the one-click unsubscribe headers."""
-    email = EmailMultiAlternatives(
+    """The SMTP message for an outbox row, with its fixed Message-ID and the one-click unsubscribe headers, dated
+    in Korean time (+0900) as the people reading it live it."""
+    email = TrackerEmail(
         subject=message.subject,
         body=message.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[message.to_email],
-        headers={"Message-ID": message.message_id, **message.headers},
+        headers={
+            "Message-ID": message.message_id,
+            "Date": format_datetime(timezone.now().astimezone(SEOUL)),
+            **message.headers,
+        },
         connection=connection,
     )
     if message.body_html:

@@ -141,6 +141,7 @@ class OutboxMessage(models.Model):
         SENT = "sent", _("발송 완료")
         FAILED = "failed", _("실패")
         CANCELLED = "cancelled", _("취소")
+        SKIPPED = "skipped", _("건너뜀")
 
     class Kind(models.TextChoices):
         REMINDER = "reminder", _("기한 알림")
@@ -161,6 +162,12 @@ class OutboxMessage(models.Model):
     message_id = models.CharField(_("Message-ID"), max_length=200, unique=True)
     status = models.CharField(_("상태"), max_length=20, choices=Status.choices, default=Status.PENDING)
     not_before = models.DateTimeField(_("발송 예정 시각"))
+    send_by = models.DateTimeField(
+        _("발송 기한"),
+        null=True,
+        blank=True,
+        help_text=_("이 시각까지 보내지 못한 기한 알림 메일은 실패하지 않고, 알림을 다음 근무일 메일로 넘깁니다."),
+    )
     attempts = models.PositiveSmallIntegerField(_("시도 횟수"), default=0)
     last_error = models.TextField(_("마지막 오류"), blank=True)
     claim_token = models.UUIDField(_("점유 토큰"), null=True, blank=True)

@@ -1,25 +1,32 @@
 """Delivery from the outbox: claim a row, send it with its fixed Message-ID, mark it sent while holding the claim.
 
 - A claim is a conditional UPDATE (pending → sending) with a token and a lease; only the holder may finish it.
-- Temporary failures (SMTP 4xx, timeouts, lost connections) go back to pending with backoff, up to a limit;
-  permanent ones (5xx, a bad header) fail at once and show in the admin.
+- Temporary failures (SMTP 4xx, timeouts, lost connections) go back to pending with a capped backoff for as long
+  as the outage lasts; permanent ones (5xx, a bad header) fail at once and show in the admin. A reminder e-mail
+  is only sent on its own day (``send_by``): one still undelivered when its day ends hands its reminders to the
+  next working day's e-mail (notifications/workdays.py), it does not fail.
+- A run claims batches for a few seconds (DISPATCH_BUDGET), renewing its lease as it goes, and says whether due
+  rows were left (``more``), so that the task can continue in a fresh task and fan out across workers.
 - A lease that expires before the SMTP conversation began is simply retried. One that expires after it began
   may have gone out already: that row is failed and flagged for a person, never silently sent a second time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import smtplib
 import socket
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.mail import BadHeaderError, get_connection
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,12 +37,11 @@ from projects.permissions import portfolio_readers
 
 logger = logging.getLogger(__name__)
 
-LEASE = dt.timedelta(minutes=5)
-MAX_ATTEMPTS = 8
-MAX_BACKOFF = dt.timedelta(hours=1)
-# Rows claimed together: one claim, one render, one SMTP connection. Small enough that a batch sent to a slow
-# server (EMAIL_TIMEOUT each) stays well inside its lease.
-CLAIM_BATCH = 10
+# Never more than this between two tries of a message the server refused for now or could not be reached for.
+MAX_BACKOFF = dt.timedelta(minutes=30)
+# A digest still undelivered after a week of temporary failures is failed for a person to look at: by then the
+# next week's digest says more.
+DIGEST_RETRY_FOR = dt.timedelta(days=7)
 # Errors that say the server itself cannot be reached, not that it refused one message.
 UNREACHABLE = (ConnectionError, TimeoutError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)
 
@@ -58,11 +64,21 @@ class DispatchResult:
     flagged: int = 0
     # E-mails not sent because their recipient declined since (Reminder.SkipReason values).
     skipped: Counter[str] = field(default_factory=Counter)
+    more: bool = False  # stopped on its time budget or limit with due rows left
+
+
+def lease() -> dt.timedelta:
+    """How long a claim holds without renewal (settings.OUTBOX_LEASE_SECONDS, where the timeouts are explained)."""
+    return dt.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+
+
+def claim_batch_size() -> int:
+    return settings.OUTBOX_CLAIM_BATCH
 
 
 def backoff(attempts: int) -> dt.timedelta:
-    """1, 2, 4, 8… minutes after each temporary failure, at most an hour."""
-    return min(dt.timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+    """1, 2, 4, 8, 16 minutes after each temporary failure, then every 30 minutes for as long as it lasts."""
+    return min(dt.timedelta(minutes=2 ** min(max(attempts - 1, 0), 6)), MAX_BACKOFF)
 
 
 def classify(error: Exception) -> Exception:
@@ -107,11 +123,13 @@ def outbox_recover_expired_leases(*, now: dt.datetime) -> tuple[int, int]:
 
 
 def _claim_batch(*, now: dt.datetime, size: int) -> list[OutboxMessage]:
-    """Claim up to ``size`` due rows at once (skipping rows another sender or the planner holds)."""
+    """Claim up to ``size`` due rows at once (skipping rows another sender or the planner holds); a reminder
+    e-mail whose day has ended is left for the planner to carry over."""
     with transaction.atomic():
         candidates = list(
             OutboxMessage.objects.select_for_update(skip_locked=True)
             .filter(status=OutboxMessage.Status.PENDING, not_before__lte=now)
+            .filter(Q(send_by=None) | Q(send_by__gt=now))
             .order_by("not_before", "pk")
             .values_list("pk", flat=True)[:size]
         )
@@ -121,7 +139,7 @@ def _claim_batch(*, now: dt.datetime, size: int) -> list[OutboxMessage]:
         OutboxMessage.objects.filter(pk__in=candidates, status=OutboxMessage.Status.PENDING).update(
             status=OutboxMessage.Status.SENDING,
             claim_token=token,
-            lease_expires_at=timezone.now() + LEASE,  # the real clock, even when dispatching "as of" a date
+            lease_expires_at=timezone.now() + lease(),  # the real clock, even when dispatching "as of" a date
             smtp_started_at=None,
             attempts=F("attempts") + 1,
         )
@@ -189,20 +207,41 @@ def _deliver(message: OutboxMessage, *, connection, result: DispatchResult) -> b
         _record_failure(message, failure, result=result)
         connection.close()
         return not isinstance(error, UNREACHABLE)
-    finished = _held(message).update(
-        status=OutboxMessage.Status.SENT, sent_at=timezone.now(), claim_token=None, lease_expires_at=None, last_error=""
-    )
-    if finished:
-        Reminder.objects.filter(Reminder.still_applies_q(), message=message, status=Reminder.Status.PENDING).update(
-            status=Reminder.Status.SENT
+    # One commit for the row and its reminders: the commits, not the SMTP conversation, are what a busy
+    # database makes slow.
+    with transaction.atomic():
+        finished = _held(message).update(
+            status=OutboxMessage.Status.SENT,
+            sent_at=timezone.now(),
+            claim_token=None,
+            lease_expires_at=None,
+            last_error="",
         )
+        if finished:
+            Reminder.objects.filter(Reminder.still_applies_q(), message=message, status=Reminder.Status.PENDING).update(
+                status=Reminder.Status.SENT
+            )
+    if finished:
         result.sent += 1
     return True
 
 
+def _renew(token: uuid.UUID) -> None:
+    """Extend the lease of every row this sender still holds: a sender that is working never loses its claim."""
+    OutboxMessage.objects.filter(status=OutboxMessage.Status.SENDING, claim_token=token).update(
+        lease_expires_at=timezone.now() + lease()
+    )
+
+
+def _gives_up(message: OutboxMessage) -> bool:
+    """Whether a temporary failure ends this message: only a digest retried for a week. A reminder e-mail never
+    fails for an outage; when its day ends, its reminders move to the next working day's e-mail."""
+    return message.kind == OutboxMessage.Kind.DIGEST and message.created_at < timezone.now() - DIGEST_RETRY_FOR
+
+
 def _record_failure(message: OutboxMessage, failure: Exception, *, result: DispatchResult) -> None:
     attempts = OutboxMessage.objects.values_list("attempts", flat=True).get(pk=message.pk)
-    if isinstance(failure, TemporaryFailure) and attempts < MAX_ATTEMPTS:
+    if isinstance(failure, TemporaryFailure) and not _gives_up(message):
         _held(message).update(
             status=OutboxMessage.Status.PENDING,
             claim_token=None,
@@ -238,25 +277,46 @@ def _release(messages: list[OutboxMessage]) -> None:
         )
 
 
-def outbox_dispatch(*, limit: int = 500, now: dt.datetime | None = None) -> DispatchResult:
-    """Send what is due, at most ``limit`` rows per call, claimed in small batches over one SMTP connection."""
+def outbox_dispatch(
+    *, limit: int | None = 500, now: dt.datetime | None = None, budget: float | None = None
+) -> DispatchResult:
+    """Send what is due in small claimed batches over one SMTP connection: at most ``limit`` rows, and no new
+    batch after ``budget`` seconds (None: no bound). ``result.more`` says it stopped with due rows left."""
     result = DispatchResult()
     result.recovered, result.flagged = outbox_recover_expired_leases(now=timezone.now())
     connection = get_connection(fail_silently=False)
-    left = limit
+    left = limit if limit is not None else float("inf")
+    started = time.monotonic()
+    ready: list[OutboxMessage] = []
+    tried = 0
     try:
         while left > 0:
-            batch = _claim_batch(now=now or timezone.now(), size=min(CLAIM_BATCH, left))
+            size = int(min(claim_batch_size(), left))
+            batch = _claim_batch(now=now or timezone.now(), size=size)
             if not batch:
                 break
             left -= len(batch)
-            ready = _prepare(batch, result=result)
-            for position, message in enumerate(ready):
+            result.more = left <= 0 and len(batch) == size
+            ready, tried = _prepare(batch, result=result), 0
+            renewed = time.monotonic()
+            for message in ready:
+                tried += 1
                 if not _deliver(message, connection=connection, result=result):
                     # The server is unreachable: the rest of the batch waits for the next tick, not a timeout each.
-                    _release(ready[position + 1 :])
+                    result.more = False
                     return result
+                if time.monotonic() - renewed > settings.OUTBOX_LEASE_SECONDS / 3 and tried < len(ready):
+                    _renew(message.claim_token)
+                    renewed = time.monotonic()
+            ready = []
+            if budget is not None and time.monotonic() - started > budget and left > 0 and len(batch) == size:
+                result.more = True  # the time is up, not the work: a fresh task continues
+                break
     finally:
+        # Whatever ended the run (the server unreachable, a time limit, the database gone), rows claimed and not
+        # tried go back now rather than after the lease.
+        with contextlib.suppress(Exception):
+            _release(ready[tried:])
         connection.close()
     return result
 
@@ -273,4 +333,5 @@ def outbox_resend(*, message_ids: list[int]) -> int:
         attempts=0,
         claim_token=None,
         smtp_started_at=None,
+        send_by=None,  # a person asked for it: it goes whatever its day was
     )

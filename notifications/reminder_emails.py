@@ -15,6 +15,7 @@ from notifications import links
 from notifications.emails import absolute_url, outbox_message_fill
 from notifications.models import OutboxMessage, Reminder
 from projects.models import Milestone
+from projects.permissions import ProjectChangers, project_changers
 from tracker.dates import SEOUL, dday_label
 
 
@@ -50,12 +51,31 @@ def _with_pending_reminders(messages: QuerySet[OutboxMessage]) -> QuerySet[Outbo
 def messages_render(*, message_ids: set[int], status: str) -> int:
     """Write reminder e-mails from the reminders that still apply; those left with none are cancelled (counted)."""
     messages = list(_with_pending_reminders(OutboxMessage.objects.filter(pk__in=message_ids, status=status)))
+    changers = project_changers({r.milestone.project_id for m in messages for r in m.pending_reminders})
+    _drop_without_access(messages, changers)
     filled = [m for m in messages if m.pending_reminders]
     for message in filled:
-        reminder_email_render(message, message.pending_reminders)
+        reminder_email_render(message, message.pending_reminders, changers=changers)
     OutboxMessage.objects.bulk_update(filled, ["subject", "body_text", "body_html", "headers"], batch_size=500)
     empty = {m.pk for m in messages if not m.pending_reminders}
     return messages_cancel_empty(message_ids=empty, status=status) if empty else 0
+
+
+def _drop_without_access(messages: list[OutboxMessage], changers: ProjectChangers) -> None:
+    """Reminders follow access up to the last moment: an item for a project its recipient may no longer change is
+    cancelled (escalations excepted: they go to people who read, not change); the planner's next tick gives it to
+    the project's managers."""
+    dropped = {
+        reminder.pk
+        for message in messages
+        for reminder in message.pending_reminders
+        if not reminder.is_escalation and not changers.may_change(message.recipient_id, reminder.milestone.project_id)
+    }
+    if not dropped:
+        return
+    Reminder.objects.filter(pk__in=dropped, status=Reminder.Status.PENDING).update(status=Reminder.Status.CANCELLED)
+    for message in messages:
+        message.pending_reminders = [r for r in message.pending_reminders if r.pk not in dropped]
 
 
 def reminder_email_preview(message_id: int) -> OutboxMessage | None:
@@ -63,12 +83,14 @@ def reminder_email_preview(message_id: int) -> OutboxMessage | None:
     message = _with_pending_reminders(OutboxMessage.objects.filter(pk=message_id)).get()
     if not message.pending_reminders:
         return None
-    reminder_email_render(message, message.pending_reminders)
+    changers = project_changers({r.milestone.project_id for r in message.pending_reminders})
+    reminder_email_render(message, message.pending_reminders, changers=changers)
     return message
 
 
-def reminder_email_render(message: OutboxMessage, reminders: list[Reminder]) -> None:
-    """Fill an outbox row with the day's e-mail for one person: all their due items, most urgent first."""
+def reminder_email_render(message: OutboxMessage, reminders: list[Reminder], *, changers: ProjectChangers) -> None:
+    """Fill an outbox row with the day's e-mail for one person: all their due items, most urgent first. The
+    "submitted" link only for projects the person may change (``changers``, asked just before sending)."""
     day = message.not_before.astimezone(SEOUL).date()
     recipient = message.recipient
     preference = getattr(recipient, "notification_preference", None)
@@ -91,7 +113,9 @@ def reminder_email_render(message: OutboxMessage, reminders: list[Reminder]) -> 
                 "escalation": reminder.is_escalation,
                 "project_url": absolute_url(milestone.get_absolute_url()),
                 "submit_url": absolute_url(links.milestone_submit_path(user_id=recipient.pk, milestone=milestone))
-                if milestone.status != Milestone.Status.SUBMITTED and not reminder.is_escalation
+                if milestone.status != Milestone.Status.SUBMITTED
+                and not reminder.is_escalation
+                and changers.may_change(recipient.pk, milestone.project_id)
                 else "",
             }
         )

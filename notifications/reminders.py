@@ -13,15 +13,18 @@ from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Case, Exists, OuterRef, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Value, When
+from django.db.models.functions import Greatest
 
 from notifications.emails import new_message_id
+from notifications.inserts import insert_new_rows
 from notifications.models import NotificationPreference, OutboxMessage, Reminder, ReminderPolicy
 from notifications.reminder_emails import messages_cancel_empty
+from notifications.workdays import reminder_email_day, reminder_email_window, reminder_emails_carry_over
 from projects import roles
-from projects.models import CoreProject, Milestone
-from projects.permissions import portfolio_readers
-from tracker.dates import SEOUL, previous_working_day, seoul_datetime
+from projects.models import Milestone
+from projects.permissions import portfolio_readers, project_changers
+from tracker.dates import SEOUL, previous_working_day
 
 # Thresholds may move a reminder a few days earlier (a long holiday); look that much further ahead.
 HOLIDAY_SLACK_DAYS = 14
@@ -77,15 +80,17 @@ class OpenMilestone(NamedTuple):
 
 
 def _recipients(milestones: list[OpenMilestone]) -> tuple[dict[int, set[int]], set[int]]:
-    """Who hears about each milestone (its owner, else the project's managers), and the TF heads."""
-    project_ids = {m.project_id for m in milestones}
-    managers: dict[int, set[int]] = defaultdict(set)
-    for project_id, user_id in CoreProject.managers.through.objects.filter(coreproject_id__in=project_ids).values_list(
-        "coreproject_id", "user_id"
-    ):
-        managers[project_id].add(user_id)
+    """Who hears about each milestone, and the TF heads. Reminders follow access (projects/permissions.py): the
+    owner while they may change the project; otherwise (no owner, or one who lost access) the project's managers
+    who may change it."""
+    changers = project_changers({m.project_id for m in milestones})
     tf_heads = set(get_user_model().objects.filter(groups__name=roles.TF_HEAD).values_list("pk", flat=True))
-    recipients = {m.pk: {m.owner_id} if m.owner_id else managers[m.project_id] for m in milestones}
+    recipients = {
+        m.pk: {m.owner_id}
+        if changers.may_change(m.owner_id, m.project_id)
+        else set(changers.managers.get(m.project_id, ()))
+        for m in milestones
+    }
     return recipients, tf_heads
 
 
@@ -138,6 +143,10 @@ def reminders_plan(*, now: dt.datetime, dry_run: bool = False) -> PlanResult:
                 skipped[key] = (due.send_on, False, excluded[user_id])
             else:
                 owed[key] = (due.send_on, False)
+        if milestone.owner_id and milestone.owner_id not in recipients[milestone.pk]:
+            # The owner may no longer change the project: the managers were told instead; the owner's row says why.
+            key = (milestone.owner_id, milestone.pk, due.threshold, milestone.due_date)
+            skipped[key] = (due.send_on, False, excluded.get(milestone.owner_id, Reminder.SkipReason.LOST_ACCESS))
         # Escalation belongs to the threshold, so it moves to the working day before with its reminder.
         if policy.escalate_after_days and due.threshold <= -policy.escalate_after_days:
             for user_id in ({milestone.lead_id} | tf_heads) - recipients[milestone.pk] - {None}:
@@ -186,16 +195,43 @@ def reminders_plan(*, now: dt.datetime, dry_run: bool = False) -> PlanResult:
     if dry_run:
         result.planned = new + list(Reminder.objects.filter(pk__in=rearmed))
         return result
-    # The unique constraint, not this check, is what stops a duplicate when two planners run at once.
-    Reminder.objects.bulk_create(new + new_skipped, ignore_conflicts=True, batch_size=5000)
-    Reminder.objects.filter(pk__in=rearmed, status__in=rearmable).update(
+    reminder_emails_carry_over(now=now)
+    # The unique constraint, not this check, is what stops a duplicate when two planners run at once; the counts
+    # are of the rows this pass actually wrote.
+    inserted = insert_new_rows(new)
+    insert_new_rows(new_skipped)
+    rearmed_count = Reminder.objects.filter(pk__in=rearmed, status__in=rearmable).update(
         status=Reminder.Status.PENDING, message=None, skip_reason=""
     )
     result.skipped = Counter(reminder.skip_reason for reminder in new_skipped)
-    result.recorded = len(new) + len(rearmed)
-    result.cancelled = reminders_cancel_stale()
+    result.recorded = inserted + rearmed_count
+    result.cancelled = _cancel_without_access(recorded, recipients, milestones, tf_heads) + reminders_cancel_stale()
     result.messages = reminders_attach_to_outbox(now=now, policy=policy)
     return result
+
+
+def _cancel_without_access(recorded: dict, recipients: dict[int, set[int]], milestones, tf_heads: set[int]) -> int:
+    """Cancel pending reminders whose recipient no longer hears about the milestone (lost access to the project,
+    or the milestone changed owner); the planner has recorded them for whoever hears about it now."""
+    leads = {m.pk: m.lead_id for m in milestones}
+    gone = [
+        pk
+        for (user_id, milestone_id, _threshold, _due), (pk, status) in recorded.items()
+        if status == Reminder.Status.PENDING
+        and milestone_id in recipients
+        and user_id not in recipients[milestone_id]
+        and user_id != leads[milestone_id]
+        and user_id not in tf_heads
+    ]
+    if not gone:
+        return 0
+    affected = set(Reminder.objects.filter(pk__in=gone).exclude(message=None).values_list("message_id", flat=True))
+    cancelled = Reminder.objects.filter(pk__in=gone, status=Reminder.Status.PENDING).update(
+        status=Reminder.Status.CANCELLED
+    )
+    if affected:
+        messages_cancel_empty(message_ids=affected, status=OutboxMessage.Status.PENDING)
+    return cancelled
 
 
 def reminders_cancel_stale() -> int:
@@ -218,18 +254,10 @@ def reminders_cancel_stale() -> int:
     return cancelled
 
 
-def _message_day(now: dt.datetime, taken: set[tuple[int, dt.date]], user_id: int) -> dt.date:
-    """Today's e-mail, unless today's already went out: then tomorrow's (one e-mail per person per day)."""
-    day = now.astimezone(SEOUL).date()
-    while (user_id, day) in taken:
-        day += dt.timedelta(days=1)
-    return day
-
-
 @transaction.atomic
 def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> int:
-    """Put unattached pending reminders into each recipient's e-mail of the day (written when it is sent)."""
-    today = now.astimezone(SEOUL).date()
+    """Put unattached pending reminders into each recipient's e-mail of the day (written when it is sent): today's
+    on a working day before it went out, otherwise the next working day's, from the send hour (workdays.py)."""
     user_ids = set(
         Reminder.objects.select_for_update()
         .filter(status=Reminder.Status.PENDING, message=None)
@@ -246,12 +274,16 @@ def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> i
     }
     # A day whose e-mail went out (or may have) is served; a pending or cancelled-unsent one can still carry more.
     reusable = (OutboxMessage.Status.PENDING, OutboxMessage.Status.CANCELLED)
-    taken = {key for key, status in existing.items() if status not in reusable}
+    served: dict[int, set[dt.date]] = defaultdict(set)
+    for (recipient_id, day), status in existing.items():
+        if status not in reusable:
+            served[recipient_id].add(day)
     addresses = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "email"))
     key_of = {}
     wanted = []
     for user_id in user_ids:
-        day = _message_day(now, taken, user_id)
+        day = reminder_email_day(now=now, policy=policy, served=served[user_id])
+        not_before, send_by = reminder_email_window(day=day, now=now, policy=policy)
         key_of[user_id] = f"reminders:{user_id}:{day.isoformat()}"
         wanted.append(
             OutboxMessage(
@@ -260,14 +292,14 @@ def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> i
                 recipient_id=user_id,
                 to_email=addresses[user_id],
                 message_id=new_message_id("reminders"),
-                # Owed now (its send moment has passed); a day already served waits for the next send hour.
-                not_before=now if day == today else seoul_datetime(day, policy.send_hour),
+                not_before=not_before,
+                send_by=send_by,
             )
         )
     OutboxMessage.objects.bulk_create(wanted, ignore_conflicts=True, batch_size=1000)
     message_of = dict(OutboxMessage.objects.filter(key__in=key_of.values()).values_list("key", "pk"))
     OutboxMessage.objects.filter(pk__in=message_of.values(), status=OutboxMessage.Status.CANCELLED).update(
-        status=OutboxMessage.Status.PENDING, not_before=now, last_error=""
+        status=OutboxMessage.Status.PENDING, not_before=Greatest(F("not_before"), Value(now)), last_error=""
     )
     users = sorted(user_ids)
     for start in range(0, len(users), ATTACH_BATCH):

@@ -112,10 +112,14 @@ def digests_plan_recorded(
 
 
 def outbox_dispatch_recorded(
-    *, limit: int = 500, now: dt.datetime | None = None, trigger: str = "task"
+    *,
+    limit: int | None = 500,
+    now: dt.datetime | None = None,
+    budget: float | None = None,
+    trigger: str = "task",
 ) -> DispatchResult:
     with job_run(JobRun.Job.DISPATCH, trigger=trigger) as run:
-        result = outbox_dispatch(limit=limit, now=now)
+        result = outbox_dispatch(limit=limit, now=now, budget=budget)
         run.counts = {
             "sent": result.sent,
             "retried": result.retried,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import smtplib
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
+from notifications.models import OutboxMessage
 from notifications.runs import digests_plan_recorded, outbox_dispatch_recorded, reminders_plan_recorded
 from tracker.accounts import password_reset_send
 
@@ -23,9 +25,31 @@ def plan_reminders() -> int:
     return result.recorded
 
 
-@shared_task(autoretry_for=RETRYABLE, max_retries=3, default_retry_delay=10, time_limit=240, soft_time_limit=200)
-def dispatch_outbox(limit: int = 500) -> int:
-    return outbox_dispatch_recorded(limit=limit).sent
+def _continue(task, **kwargs) -> None:
+    """Queue the next run where this one came from (a worker may consume a queue other than the default)."""
+    queue = (task.request.delivery_info or {}).get("routing_key")
+    if queue:
+        task.apply_async(kwargs=kwargs, queue=queue)
+    else:
+        task.delay(**kwargs)
+
+
+# Time limits: settings.DISPATCH_SOFT_TIME_LIMIT / DISPATCH_TIME_LIMIT (CELERY_TASK_ANNOTATIONS), explained there.
+@shared_task(bind=True, autoretry_for=RETRYABLE, max_retries=3, default_retry_delay=10)
+def dispatch_outbox(self, limit: int | None = None, wave: int = 0) -> int:
+    """One short run of the dispatcher. While a backlog remains it continues in a fresh task; beat's tick (wave 0)
+    finding a backlog and no other sender at work fans out into DISPATCH_FANOUT chains, one per worker process,
+    each of which continues until the backlog is gone."""
+    result = outbox_dispatch_recorded(limit=limit, budget=settings.DISPATCH_BUDGET)
+    if result.more:
+        if wave > 0:
+            _continue(self, limit=limit, wave=wave + 1)
+        elif not OutboxMessage.objects.filter(
+            status=OutboxMessage.Status.SENDING, lease_expires_at__gt=timezone.now()
+        ).exists():
+            for _chain in range(settings.DISPATCH_FANOUT):
+                _continue(self, limit=limit, wave=1)
+    return result.sent
 
 
 @shared_task(autoretry_for=RETRYABLE, max_retries=3, default_retry_delay=10, time_limit=240, soft_time_limit=200)

@@ -7,6 +7,10 @@ change nothing.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Permission
 from django.core.exceptions import PermissionDenied
@@ -62,6 +66,33 @@ def can_change_project(user: User, project: CoreProject) -> bool:
     if is_portfolio_admin(user):
         return True
     return user.has_perm("projects.change_milestone") and project.managers.filter(pk=user.pk).exists()
+
+
+@dataclass
+class ProjectChangers:
+    """``can_change_project`` for many projects and people at once (reminders ask it for thousands of rows)."""
+
+    admins: set[int]  # may change every project
+    managers: dict[int, set[int]]  # project id → its managers who hold the change permission
+
+    def may_change(self, user_id: int | None, project_id: int) -> bool:
+        return user_id is not None and (user_id in self.admins or user_id in self.managers.get(project_id, ()))
+
+
+def project_changers(project_ids: Iterable[int]) -> ProjectChangers:
+    """Who may change each of these projects, by the rule of ``can_change_project``; three queries."""
+    users = get_user_model().objects.filter(is_active=True)
+    admins = set(users.filter(Q(is_superuser=True) | Q(groups__name=roles.ADMIN)).values_list("pk", flat=True))
+    permission = Permission.objects.filter(content_type__app_label="projects", codename="change_milestone")
+    holders = users.filter(
+        Q(is_superuser=True) | Q(user_permissions__in=permission) | Q(groups__permissions__in=permission)
+    ).values("pk")
+    managers: dict[int, set[int]] = defaultdict(set)
+    for project_id, user_id in CoreProject.managers.through.objects.filter(
+        coreproject_id__in=list(project_ids), user_id__in=holders
+    ).values_list("coreproject_id", "user_id"):
+        managers[project_id].add(user_id)
+    return ProjectChangers(admins=admins, managers=managers)
 
 
 def ensure_can_change_project(user: User, project: CoreProject) -> None:

@@ -7,29 +7,18 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django_tables2.export import TableExport
 
 from people.names import person_label
 from projects.models import CoreProject, Milestone
 from projects.money import format_eok, won_to_eok
 from projects.permissions import is_portfolio_admin
-from projects.spreadsheets.files import workbook_bytes
-from projects.spreadsheets.safety import neutralised_dataset
 from projects.templatetags.dates import short_date
 from tracker.dates import dday_label, seoul_today
 
 # Amounts and counts line up on the right, header and cells alike.
 NUMERIC = {"th": {"class": "num"}, "td": {"class": "num"}}
-
-
-class SafeTableExport(TableExport):
-    """A table's export in which formula-like text stays text: XLSX through the portfolio's workbook writer
-    (text cells, dates as dates, amounts as numbers), CSV with an apostrophe (projects.spreadsheets.safety)."""
-
-    def export(self):
-        if self.format == "xlsx":
-            return workbook_bytes([self.dataset])
-        return neutralised_dataset(self.dataset).export(self.format)
+# A project code ("DEMO-S1-02") is never broken at its hyphens on a wide screen.
+CODE = {"td": {"class": "code"}}
 
 
 def rag_badge(status: str, label: str) -> str:
@@ -46,7 +35,7 @@ def dday_badge(due, today=None) -> str:
 class ProjectDeadlineTable(tables.Table):
     """Projects with their next deadline: a manager's own projects, or the whole portfolio."""
 
-    code = tables.Column(verbose_name=_("사업코드"))
+    code = tables.Column(verbose_name=_("사업코드"), attrs=CODE)
     name = tables.Column(verbose_name=_("사업명"))
     strategy = tables.Column(verbose_name=_("전략"), accessor="task__strategy__code", order_by="task__strategy__order")
     rag_status = tables.Column(verbose_name=_("추진 상태"))
@@ -118,6 +107,7 @@ class MilestoneTable(tables.Table):
         template_name="projects/_milestone_actions.html",
         verbose_name=_("처리"),
         orderable=False,
+        attrs={"td": {"class": "actions"}},
         # render_table hands the column the page's context, where the table has another name.
         extra_context=lambda table: {"table": table},
     )
@@ -261,6 +251,7 @@ class PortfolioMilestoneTable(MilestoneTable):
     project_code = tables.Column(
         verbose_name=_("사업코드"),
         accessor="project__code",
+        attrs=CODE,
         linkify=lambda record: record.get_absolute_url(),
     )
     project_name = tables.Column(verbose_name=_("사업명"), accessor="project__name")

@@ -40,13 +40,8 @@ from projects.permissions import (
     managed_project_ids,
 )
 from projects.row_messages import notes_message, row_message, split_row_messages
-from projects.tables import (
-    MilestoneTable,
-    PortfolioMilestoneTable,
-    PortfolioProjectTable,
-    ProjectDeadlineTable,
-    SafeTableExport,
-)
+from projects.table_exports import SafeTableExport
+from projects.tables import MilestoneTable, PortfolioMilestoneTable, PortfolioProjectTable, ProjectDeadlineTable
 from projects.timeline import timeline_build
 from projects.trends import dashboard_trends, figures_from_rollups
 from tracker.dates import seoul_now, seoul_today, week_start

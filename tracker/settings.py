@@ -203,6 +203,9 @@ TIME_ZONE = "Asia/Seoul"
 USE_I18N = True
 USE_TZ = True
 
+# One table template for every django-tables2 table: cards on phones, Korean pagination (templates/django_tables2/).
+DJANGO_TABLES2_TEMPLATE = "django_tables2/tracker.html"
+
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
@@ -229,9 +232,39 @@ if env.str("EMAIL_URL", default=""):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# Who the e-mails are from (DEFAULT_FROM_EMAIL) and who error reports to admins are from (SERVER_EMAIL): a
+# production relay refuses or spam-folders a sender on "localhost", so both come from the environment.
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="부산 성장전략 TF <tracker@localhost>")
-SERVER_EMAIL = DEFAULT_FROM_EMAIL
+SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+
+# Delivery timeouts. They nest, each with room to spare, so that no clock runs out under a sender that is
+# still working, and a sender that died gives its rows back within a minute (docs/decisions.md, "Delivery
+# through outages"):
+#   EMAIL_TIMEOUT × OUTBOX_CLAIM_BATCH  <  DISPATCH_SOFT_TIME_LIMIT  <  DISPATCH_TIME_LIMIT  <  OUTBOX_LEASE
+#   10 s × 4 = 40 s                     <  45 s                      <  48 s                 <  50 s
+#   and OUTBOX_LEASE + the dispatch tick (10 s) <= 60 s  <  CELERY_TASK_TIME_LIMIT (5 min)  <  visibility (1 h)
+# - EMAIL_TIMEOUT (each socket operation of the SMTP conversation): ten times what the slowest relay we
+#   know (1 s per message) needs; the first timeout ends the batch (the server is treated as unreachable).
+# - A dispatch run claims no new batch after DISPATCH_BUDGET, so a whole run is one budget plus one batch.
+# - The lease is renewed while its sender works, so a long run never loses it; a dead sender's rows come back
+#   at the first dispatch tick after OUTBOX_LEASE.
+# - The visibility timeout only bounds how late Redis re-delivers a task whose worker vanished; the outbox
+#   rows, not the task, carry the work, so it can be long without delaying anything.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+OUTBOX_CLAIM_BATCH = 4
+DISPATCH_BUDGET = 4  # seconds of claiming per run; then a fresh task continues (tasks stay short)
+DISPATCH_SOFT_TIME_LIMIT = 45
+DISPATCH_TIME_LIMIT = 48
+OUTBOX_LEASE_SECONDS = 50
+DISPATCH_TICK_SECONDS = 10.0
+# Dispatch chains a backlog fans out into: one per worker process of the shipped setup (1 worker × 2), and two
+# more for workers added with `docker compose up --scale worker=N`; a chain with nothing to do ends at once.
+DISPATCH_FANOUT = env.int("DISPATCH_FANOUT", default=4)
+if EMAIL_TIMEOUT * OUTBOX_CLAIM_BATCH + DISPATCH_BUDGET > DISPATCH_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"EMAIL_TIMEOUT={EMAIL_TIMEOUT}s is too long: one batch of {OUTBOX_CLAIM_BATCH} would outlive the dispatch "
+        f"task's {DISPATCH_SOFT_TIME_LIMIT}s limit. / EMAIL_TIMEOUT가 너무 깁니다."
+    )
 
 
 def _admins(value: str) -> list[tuple[str, str]]:
@@ -248,6 +281,7 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # Celery: Redis when REDIS_URL is set, otherwise the file-system transport under var/ (no server needed).
 REDIS_URL = env.str("REDIS_URL", default="")
+# The other tasks (planners) are bounded by these; the dispatcher by its own, shorter limits above.
 CELERY_TASK_TIME_LIMIT = 300
 # The cache holds short-lived counters (password-reset rate limits), shared by every web process via Redis.
 if REDIS_URL:
@@ -263,7 +297,10 @@ else:
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * CELERY_TASK_TIME_LIMIT}
+    # kombu's Redis transport with one fix: a worker whose broker restarted while it ran a task survives
+    # (tracker/broker.py).
+    CELERY_BROKER_TRANSPORT = "tracker.broker:Transport"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
     _broker_dir = VAR_DIR / "broker"
     for _folder in ("queue", "processed", "control"):
@@ -289,6 +326,14 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Beat records its own heartbeat in the database as it ticks (notifications/beat.py, /health/).
 CELERY_BEAT_SCHEDULER = "notifications.beat:HeartbeatScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Keep trying to reach the broker for as long as it is down (the default gives up after 100 tries and exits).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_TASK_ANNOTATIONS = {
+    "notifications.tasks.dispatch_outbox": {
+        "soft_time_limit": DISPATCH_SOFT_TIME_LIMIT,
+        "time_limit": DISPATCH_TIME_LIMIT,
+    }
+}
 
 # Production hardening, on whenever DEBUG is off.
 if not DEBUG:
@@ -317,5 +362,5 @@ LOGGING = {
 CELERY_BEAT_SCHEDULE = {
     "plan-reminders": {"task": "notifications.tasks.plan_reminders", "schedule": 300.0},
     "plan-digests": {"task": "notifications.tasks.plan_digests", "schedule": 300.0},
-    "dispatch-outbox": {"task": "notifications.tasks.dispatch_outbox", "schedule": 60.0},
+    "dispatch-outbox": {"task": "notifications.tasks.dispatch_outbox", "schedule": DISPATCH_TICK_SECONDS},
 }

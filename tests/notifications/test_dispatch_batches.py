@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from notifications.models import OutboxMessage
-from notifications.outbox import CLAIM_BATCH
+from notifications.outbox import claim_batch_size
 from projects import roles
 from tests.factories import MilestoneFactory, UserFactory
 from tests.notifications.helpers import dispatch_at, plan_twice, seoul
@@ -28,8 +28,9 @@ def closed_smtp_port(settings) -> int:
 
 
 def test_an_unreachable_smtp_server_costs_one_attempt_and_leaves_the_rest_queued(project, closed_smtp_port):
-    people = [UserFactory(username=f"pm{n}", role=roles.PROJECT_MANAGER) for n in range(CLAIM_BATCH + 3)]
+    people = [UserFactory(username=f"pm{n}", role=roles.PROJECT_MANAGER) for n in range(claim_batch_size() + 3)]
     for person in people:
+        project.managers.add(person)  # reminders follow access: an owner who may change the project
         MilestoneFactory(project=project, owner=person, due_date=dt.date(2026, 11, 26))
     plan_twice(seoul("2026-11-25", 10))
 

@@ -7,6 +7,7 @@ Every test checks by Message-ID that each expected message arrived exactly once 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import smtplib
 from pathlib import Path
@@ -23,7 +24,7 @@ from django.utils import translation
 
 from notifications import links, outbox
 from notifications.models import NotificationPreference, OutboxMessage, Reminder, ReminderPolicy
-from notifications.outbox import LEASE, MAX_ATTEMPTS, backoff, classify, outbox_recover_expired_leases
+from notifications.outbox import backoff, classify, lease, outbox_recover_expired_leases
 from notifications.reminders import reminders_plan
 from projects import roles
 from projects.models import Milestone
@@ -146,16 +147,24 @@ def test_temporary_refusals_are_retried_with_backoff_until_each_message_arrives_
     assert OutboxMessage.objects.filter(attempts__gt=1).count() == len({m.message_id for m in smtp_server.refused})
 
 
-def test_a_message_refused_temporarily_every_time_fails_after_the_last_attempt(queued, smtp_server):
+def test_a_message_refused_temporarily_all_day_never_fails_and_is_tried_at_least_every_half_hour(queued, smtp_server):
     smtp_server.policy = refuse_always("451 4.3.0 try again later")
-    moment = DAY
-    for _attempt in range(MAX_ATTEMPTS + 2):
-        dispatch_at(moment)
-        moment += dt.timedelta(hours=1)
+    moment, tries = DAY, []
+    while moment < seoul("2026-12-03", 0):  # a dispatcher tick every ten minutes until the day ends
+        if dispatch_at(moment).retried:
+            tries.append(moment)
+        moment += dt.timedelta(minutes=10)
     row = OutboxMessage.objects.get()
-    assert (row.status, row.attempts, row.needs_attention) == ("failed", MAX_ATTEMPTS, False)
+    assert (row.status, row.needs_attention) == ("pending", False)
     assert "451" in row.last_error
-    assert len(smtp_server.refused) == MAX_ATTEMPTS and smtp_server.delivered == []
+    assert len(tries) == row.attempts == len(smtp_server.refused) > 10
+    assert max(later - earlier for earlier, later in itertools.pairwise(tries)) <= dt.timedelta(minutes=30)
+    assert smtp_server.delivered == []
+
+
+def test_backoff_doubles_from_a_minute_and_never_exceeds_half_an_hour():
+    assert [backoff(n).total_seconds() // 60 for n in range(1, 9)] == [1, 2, 4, 8, 16, 30, 30, 30]
+    assert backoff(500) == dt.timedelta(minutes=30)
 
 
 def test_a_temporary_refusal_of_the_recipient_is_retried(queued, smtp_server):
@@ -276,11 +285,11 @@ def test_a_worker_killed_right_after_claiming_leaves_a_row_that_is_sent_once_aft
         with pytest.raises(WorkerKilled):
             dispatch_at(DAY)
     row = OutboxMessage.objects.get()
-    assert (row.status, row.smtp_started_at, row.lease_expires_at) == ("sending", None, DAY + LEASE)
+    assert (row.status, row.smtp_started_at, row.lease_expires_at) == ("sending", None, DAY + lease())
 
-    dispatch_at(DAY + LEASE - dt.timedelta(seconds=1))  # still leased: nobody else may touch it
+    dispatch_at(DAY + lease() - dt.timedelta(seconds=1))  # still leased: nobody else may touch it
     assert OutboxMessage.objects.get().status == "sending" and smtp_server.delivered == []
-    result = dispatch_at(DAY + LEASE + dt.timedelta(seconds=1))
+    result = dispatch_at(DAY + lease() + dt.timedelta(seconds=1))
     assert (result.recovered, result.sent) == (1, 1)
     dispatch_at(DAY + dt.timedelta(hours=1))
     smtp_server.assert_delivered_exactly_once({queued.message_id})
@@ -315,7 +324,7 @@ def test_a_worker_killed_after_the_server_took_the_message_is_flagged_never_rese
             dispatch_at(DAY)
     assert OutboxMessage.objects.get().smtp_started_at == DAY
 
-    result = dispatch_at(DAY + LEASE + dt.timedelta(seconds=1))
+    result = dispatch_at(DAY + lease() + dt.timedelta(seconds=1))
     assert (result.flagged, result.sent) == (1, 0)
     dispatch_at(DAY + dt.timedelta(days=1))
     smtp_server.assert_delivered_exactly_once({queued.message_id})  # once: not a second time
@@ -353,7 +362,7 @@ def test_a_dispatch_for_a_future_date_still_leases_from_the_real_clock(project, 
         patch.setattr(outbox, "_deliver", killed)
         with pytest.raises(WorkerKilled):
             dispatch_at(real_now, now=planned_for)
-    assert OutboxMessage.objects.get().lease_expires_at <= real_now + LEASE
+    assert OutboxMessage.objects.get().lease_expires_at <= real_now + lease()
 
 
 # Signed links -------------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from notifications.models import DeliveryAlert, JobRun, NotificationPreference, 
 from notifications.runs import outbox_dispatch_recorded, reminders_plan_recorded
 from projects import roles
 from tests.conftest import require_service
-from tests.factories import MilestoneFactory, UserFactory
+from tests.factories import CoreProjectFactory, MilestoneFactory, UserFactory
 from tests.notifications.helpers import seoul
 from tests.reliability.conftest import RedisServer
 from tests.smtp import accept_every_recipient
@@ -249,8 +249,9 @@ def test_a_planner_run_is_recorded_and_logged_with_each_skip_reason(project, own
     opted_out = UserFactory(username="quiet", role=roles.PROJECT_MANAGER)
     NotificationPreference.objects.create(user=opted_out, reminders=False)
     no_role = UserFactory(username="norole")
-    for person in (owner, inactive, no_email, opted_out, no_role):
-        MilestoneFactory(project=project, owner=person, due_date=D("2026-12-09"))
+    MilestoneFactory(project=project, owner=owner, due_date=D("2026-12-09"))
+    for person in (inactive, no_email, opted_out, no_role):  # each manages the project of their own milestone
+        MilestoneFactory(project=CoreProjectFactory(managers=[person]), owner=person, due_date=D("2026-12-09"))
     with at(NOW), caplog.at_level(logging.INFO, logger="tracker.jobs"):
         reminders_plan_recorded(now=NOW)
         reminders_plan_recorded(now=NOW)
@@ -473,7 +474,7 @@ def test_metrics_parse_with_prometheus_clients_own_parser(client, settings, loca
     quiet = UserFactory(username="quiet", role=roles.PROJECT_MANAGER)
     NotificationPreference.objects.create(user=quiet, reminders=False)
     MilestoneFactory(project=project, owner=owner, due_date=D("2026-12-09"))
-    MilestoneFactory(project=project, owner=quiet, due_date=D("2026-12-09"))
+    MilestoneFactory(project=CoreProjectFactory(managers=[quiet]), owner=quiet, due_date=D("2026-12-09"))
     all_is_running(NOW)
     with at(NOW + 3 * MINUTE):
         response = client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token")

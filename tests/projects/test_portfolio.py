@@ -89,7 +89,7 @@ def _export(client, url: str, params: dict, fmt: str) -> list[list]:
     response = client.get(url, {**params, "_export": fmt})
     assert response.status_code == 200
     if fmt == "csv":
-        return list(csv.reader(io.StringIO(response.content.decode("utf-8"))))
+        return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     return [list(row) for row in sheet.iter_rows(values_only=True)]
 

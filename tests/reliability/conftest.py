@@ -63,6 +63,7 @@ def people_with_due_milestones(people: int, *, due, per_person: int = 1, prefix:
         UserFactory(username=f"{prefix}{n}", password=factory.Transformer.Force("!"), role=roles.PROJECT_MANAGER)
         for n in range(people)
     ]
+    project.managers.add(*users)  # reminders follow access: owners who may change their project
     for user in users:
         for _ in range(per_person):
             MilestoneFactory(project=project, owner=user, due_date=due)
@@ -254,7 +255,7 @@ def worker_processes(live_db, smtp_server, redis_url, tmp_path) -> Iterator[Call
             "CONN_MAX_AGE": "0",
             "REDIS_URL": broker_url,
             "EMAIL_URL": f"smtp://127.0.0.1:{smtp_server.port}",
-            "EMAIL_TIMEOUT": "20",
+            "EMAIL_TIMEOUT": "10",
             "LOG_LEVEL": "INFO",
         }
         worker = WorkerProcess(

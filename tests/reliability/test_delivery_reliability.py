@@ -69,12 +69,12 @@ def expire_leases() -> None:
 def test_two_planners_at_the_same_moment_write_one_email_per_person(live_db, smtp_server):
     now = at(dt.date(2026, 12, 3), 10)  # a Thursday; the milestones are due the next Thursday: D-7 is due
     people = people_with_due_milestones(6, due=dt.date(2026, 12, 10), per_person=2)
-    start, errors = threading.Barrier(4), []
+    start, errors, recorded = threading.Barrier(4), [], []
 
     def plan() -> None:
         try:
             start.wait(timeout=10)
-            reminders_plan(now=now)
+            recorded.append(reminders_plan(now=now).recorded)
         except Exception as error:  # noqa: BLE001 - reported by the assert below
             errors.append(error)
         finally:
@@ -92,6 +92,8 @@ def test_two_planners_at_the_same_moment_write_one_email_per_person(live_db, smt
 
     assert (first.sent, second.sent) == (6, 0)
     assert Reminder.objects.filter(threshold=7, status=Reminder.Status.SENT).count() == 12
+    # Each planner reports what it wrote, not what it meant to (before: each said 12).
+    assert sum(recorded) == 12, recorded
     assert OutboxMessage.objects.count() == 6
     smtp_server.assert_delivered_exactly_once(outbox_ids(status=Status.SENT))
     assert delivered_recipients(smtp_server) == {person.email: 1 for person in people}
@@ -358,7 +360,9 @@ def test_an_email_left_waiting_while_the_scheduler_was_down_is_not_sent_stale(li
         reminders_plan(now=timezone.now())
         outbox_dispatch()
     with time_machine.travel(at(monday, 15), tick=False):
-        added = MilestoneFactory(owner=person, title="월요일 오후에 생긴 마일스톤", due_date=due)
+        added = MilestoneFactory(
+            project=person.managed_projects.get(), owner=person, title="월요일 오후에 생긴 마일스톤", due_date=due
+        )
         reminders_plan(now=timezone.now())
         outbox_dispatch()
     with time_machine.travel(at(due - dt.timedelta(days=1), 10), tick=False):
@@ -390,7 +394,12 @@ def test_a_reminder_attached_while_the_days_email_is_sent_still_reaches_its_reci
     (alice,) = people_with_due_milestones(1, due=due_in_a_week(), prefix="alice")
     reminders_plan(now=timezone.now())
     alices_email = OutboxMessage.objects.get(recipient=alice)
-    later = MilestoneFactory(owner=alice, title="오후에 생긴 마일스톤", due_date=seoul_today() + dt.timedelta(days=3))
+    later = MilestoneFactory(
+        project=alice.managed_projects.get(),
+        owner=alice,
+        title="오후에 생긴 마일스톤",
+        due_date=seoul_today() + dt.timedelta(days=3),
+    )
     (bob,) = people_with_due_milestones(1, due=due_in_a_week(), prefix="bob")
     inserted, rolled_back, errors = threading.Event(), threading.Event(), []
 
