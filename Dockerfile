@@ -36,9 +36,24 @@ USER tracker
 
 EXPOSE 8000
 
-# Workers: WEB_CONCURRENCY (gunicorn's own default for --workers), 3 unless the environment says otherwise.
+# gunicorn, chosen for this app (see docs/decisions.md, "Performance at national scale"):
+# - gthread workers: a request runs in a thread while the worker's main loop keeps telling the arbiter it is
+#   alive, so a long CSV download (streamed) or an XLSX export of every milestone is never killed as a
+#   "WORKER TIMEOUT" the way a sync worker busy with one request for 30 s is.
+# - WEB_CONCURRENCY processes (3 by default: 2 cores + 1) × 4 threads: pages wait on PostgreSQL most of the
+#   time, so threads serve them well; more processes use more memory than the 2-core hosts have to spare.
+# - --timeout 120: only a worker whose main loop is stuck (not a slow request) is restarted.
+# - --graceful-timeout 60: a deploy lets a running export finish before the old worker is stopped.
+# - --max-requests 1000 (±100 jitter): workers are recycled now and then, so memory that an export or an
+#   import's preview held cannot pile up; the jitter keeps them from restarting all at once.
 # The heartbeat files go to /dev/shm (memory) rather than the container's overlay file system.
 CMD ["gunicorn", "tracker.wsgi:application", \
      "--bind", "0.0.0.0:8000", \
+     "--worker-class", "gthread", \
+     "--threads", "4", \
+     "--timeout", "120", \
+     "--graceful-timeout", "60", \
+     "--max-requests", "1000", \
+     "--max-requests-jitter", "100", \
      "--worker-tmp-dir", "/dev/shm", \
      "--access-logfile", "-"]

@@ -47,10 +47,12 @@ else
 endif
 
 # Benchmarks (not tests): each prints a table and writes it to bench/results/. Needs PostgreSQL and Redis.
+# BENCH_SCALE_ARGS="--planner-scales 1000" adds the planner over 710,000 milestones to bench/scale.py.
 bench: setup
 	$(BIN)/python bench/portfolio.py
 	$(BIN)/python bench/reminders.py
 	$(BIN)/python bench/digest.py
+	$(BIN)/python bench/scale.py $(BENCH_SCALE_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

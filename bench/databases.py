@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
+
+def bench_database_name(base: str) -> str:
+    """``base`` plus the BENCH_DB_SUFFIX of the environment, so that two people (or two checkouts) who
+    benchmark on one PostgreSQL server never drop each other's database."""
+    return base + os.environ.get("BENCH_DB_SUFFIX", "")
+
 
 def database_recreate(server: str, name: str, *, drop_only: bool = False) -> None:
     """Drop ``name`` on ``server`` (closing Django's connections first, if any) and, unless ``drop_only``, create it."""

@@ -33,9 +33,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.databases import bench_database_name  # noqa: E402 (needs the path above)
+
 SERVER = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432")
-# A suffix keeps two people benchmarking on one server from dropping each other's database.
-DATABASE = "tracker_bench_digest" + os.environ.get("BENCH_DB_SUFFIX", "")
+DATABASE = bench_database_name("tracker_bench_digest")
 
 os.environ.update(
     DJANGO_SETTINGS_MODULE="tracker.settings",

@@ -96,11 +96,11 @@ def main() -> None:
         print(json.dumps(measure(args.child, args.runs)))
         return
     sys.path.insert(0, str(ROOT))
-    from bench.databases import database_recreate
+    from bench.databases import bench_database_name, database_recreate
 
     results = []
     for scale in args.scales:
-        name = f"tracker_bench_x{scale}" + os.environ.get("BENCH_DB_SUFFIX", "")
+        name = bench_database_name(f"tracker_bench_x{scale}")
         database_recreate(BASE_URL, name)
         # Production settings: DEBUG off (no template debug overhead), static files from a manifest.
         env = {

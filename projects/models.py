@@ -433,6 +433,8 @@ class Milestone(models.Model):
             models.Index(fields=["project", "due_date"], name="milestone_project_due_idx"),
             models.Index(fields=["owner", "due_date"], name="milestone_owner_due_idx"),
             models.Index(fields=["status", "due_date"], name="milestone_status_due_idx"),
+            # The milestone table's default order over every milestone, open or not: read in order, no sort.
+            models.Index(fields=["due_date", "id"], name="milestone_due_id_idx"),
         ]
 
     def __str__(self) -> str:

@@ -5,13 +5,19 @@ from __future__ import annotations
 import django_tables2 as tables
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.formats import localize
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
+from django.utils.timezone import template_localtime
 from django.utils.translation import gettext_lazy as _
+from django_tables2.rows import BoundRow, BoundRows
+from django_tables2.utils import AttributeDict, signature
 
 from people.names import person_label
 from projects.models import CoreProject, Milestone
 from projects.money import format_eok, won_to_eok
 from projects.permissions import is_portfolio_admin
+from projects.table_exports import ExportField, choice_labels, person_labels
 from projects.templatetags.dates import short_date
 from tracker.dates import dday_label, seoul_today
 
@@ -32,7 +38,118 @@ def dday_badge(due, today=None) -> str:
     return format_html('<span class="dday dday-{}">{}</span>', tone, dday_label(due, today))
 
 
-class ProjectDeadlineTable(tables.Table):
+class _Row(BoundRow):
+    """A row whose cells ask the table which arguments each column's render/value method takes.
+
+    django-tables2 calls ``inspect.signature`` on the method for every cell it renders; a table's methods
+    do not change between its rows, so the answer is worked out once per column and table.
+    """
+
+    def _call_render(self, bound_column, value=None):
+        content = self._call(bound_column, "render", value)
+        if bound_column.link:
+            return bound_column.link(content, **self._optional_cell_arguments(bound_column, value))
+        return content
+
+    def _call_value(self, bound_column, value=None):
+        return self._call(bound_column, "value", value)
+
+    @property
+    def attrs(self):
+        """Row attributes (the app's are flat: a value, or a function of the record)."""
+        attrs = {
+            name: value(record=self._record) if callable(value) else value
+            for name, value in self._table.row_attrs.items()
+        }
+        even_odd = self.get_even_odd_css_class()
+        attrs["class"] = f"{attrs['class']} {even_odd}" if attrs.get("class") else even_odd
+        return AttributeDict(attrs)
+
+    def _call(self, bound_column, kind: str, value):
+        method = getattr(bound_column, kind)
+        key = (bound_column.name, kind)
+        known = self._table.cell_arguments.get(key)
+        if known is None:
+            known = self._table.cell_arguments[key] = signature(method)
+        arguments, catch_all = known
+        available = {
+            "value": value,
+            "record": self._record,
+            "column": bound_column.column,
+            "bound_column": bound_column,
+            "bound_row": self,
+            "table": self._table,
+        }
+        if catch_all:
+            return method(**available)
+        return method(**{name: available[name] for name in arguments})
+
+
+class _Rows(BoundRows):
+    def __iter__(self):
+        for record in self.data:
+            yield _Row(record, table=self.table)
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return _Rows(data=self.data[key], table=self.table, pinned_data=self.pinned_data)
+        return _Row(record=self.data[key], table=self.table)
+
+
+class Table(tables.Table):
+    """The app's tables: rows that introspect each column once, not once per cell, and a body written in Python."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("template_name", "projects/_table.html")
+        super().__init__(*args, **kwargs)
+        self.cell_arguments: dict[tuple[str, str], tuple[tuple[str, ...], str | None]] = {}
+        self.rows = _Rows(data=self.data, table=self, pinned_data=self.pinned_data)
+
+    @property
+    def tbody_html(self) -> str:
+        """The ``<tbody>`` of the tracker's table template (django_tables2/tracker.html), cell for cell, with each
+        column's ``<td>`` attributes and label worked out once (the app's column attributes do not depend on the
+        row)."""
+        columns = list(self.columns)
+        cells = [
+            (column.name, column.attrs["td"].as_html(), conditional_escape(column.header), column.localize)
+            for column in columns
+        ]
+        parts = [f'<tbody {self.attrs.get("tbody", AttributeDict()).as_html()} role="rowgroup">']
+        for row in self.paginated_rows:
+            parts.append(f'<tr {row.attrs.as_html()} role="row">')
+            for name, td, label, localized in cells:
+                parts.append(
+                    f'<td {td} role="cell" data-label="{label}">{_cell_html(row.get_cell(name), localized)}</td>'
+                )
+            parts.append("</tr>")
+        if len(parts) == 1 and self.empty_text:
+            parts.append(
+                f'<tr role="row"><td colspan="{len(columns)}" role="cell" class="empty">'
+                f"{conditional_escape(self.empty_text)}</td></tr>"
+            )
+        parts.append("</tbody>")
+        return mark_safe("".join(parts))  # noqa: S308 (every cell is escaped above, or safe from format_html)
+
+
+def _cell_html(value, localized: bool | None) -> str:
+    """A cell as ``{{ cell }}`` (or ``|localize`` / ``|unlocalize``) writes it in a template."""
+    value = template_localtime(value)
+    value = localize(value, use_l10n=localized)
+    return conditional_escape(value)
+
+
+class ProjectLinkColumn(tables.Column):
+    """The project's code, linked to the milestone's row on the project page."""
+
+    def render(self, value, record: Milestone) -> str:
+        return format_html('<a href="{}">{}</a>', record.get_absolute_url(), value)
+
+    def value(self, value, **kwargs):
+        return value
+
+
+class ProjectDeadlineTable(Table):
     """Projects with their next deadline: a manager's own projects, or the whole portfolio."""
 
     code = tables.Column(verbose_name=_("사업코드"), attrs=CODE)
@@ -92,7 +209,7 @@ class ProjectDeadlineTable(tables.Table):
         return f"{value:%G-W%V}"
 
 
-class MilestoneTable(tables.Table):
+class MilestoneTable(Table):
     """A project's milestones; the last column holds the one-click actions for those who may change it."""
 
     due_date = tables.Column(verbose_name=_("기한"), attrs={"td": {"class": "due"}})
@@ -220,6 +337,22 @@ class PortfolioProjectTable(ProjectDeadlineTable):
         ]
         empty_text = _("조건에 맞는 사업이 없습니다.")
 
+    export_fields = {
+        "code": ExportField("code"),
+        "name": ExportField("name"),
+        "strategy": ExportField("task__strategy__code"),
+        "category": ExportField("category", choice_labels(CoreProject.Category)),
+        "lead_department": ExportField("lead_department__name"),
+        "rag_status": ExportField("rag_status", choice_labels(CoreProject.RagStatus)),
+        "budget_total": ExportField("budget_total", won_to_eok),
+        "budget_national": ExportField("budget_national", won_to_eok),
+        "next_milestone_due": ExportField("next_milestone_title"),  # the screen's cell: date and title
+        "next_milestone_date": ExportField("next_milestone_due"),
+        "overdue_count": ExportField("overdue_count"),
+        "upcoming_count": ExportField("upcoming_count"),
+        "last_note_week": ExportField("last_note_week", lambda week: f"{week:%G-W%V}"),
+    }
+
     def render_budget_total(self, value) -> str:
         return format_eok(value)
 
@@ -248,12 +381,7 @@ class PortfolioProjectTable(ProjectDeadlineTable):
 class PortfolioMilestoneTable(MilestoneTable):
     """Milestones across the portfolio, with their project; exportable."""
 
-    project_code = tables.Column(
-        verbose_name=_("사업코드"),
-        accessor="project__code",
-        attrs=CODE,
-        linkify=lambda record: record.get_absolute_url(),
-    )
+    project_code = ProjectLinkColumn(verbose_name=_("사업코드"), accessor="project__code", attrs=CODE)
     project_name = tables.Column(verbose_name=_("사업명"), accessor="project__name")
     strategy = tables.Column(
         verbose_name=_("전략"), accessor="project__task__strategy__code", order_by="project__task__strategy__order"
@@ -265,6 +393,20 @@ class PortfolioMilestoneTable(MilestoneTable):
         sequence = ["project_code", "project_name", "strategy", *MilestoneTable.Meta.fields]
         empty_text = _("조건에 맞는 마일스톤이 없습니다.")
         per_page = 25
+
+    export_fields = {
+        "project_code": ExportField("project__code"),
+        "project_name": ExportField("project__name"),
+        "strategy": ExportField("project__task__strategy__code"),
+        "due_date": ExportField("due_date"),
+        "kind": ExportField("kind", choice_labels(Milestone.Kind)),
+        "title": ExportField("title"),
+        "responsible_agency": ExportField("responsible_agency"),
+        "status": ExportField("status", choice_labels(Milestone.Status)),
+        "amount_requested": ExportField("amount_requested", won_to_eok),
+        "amount_secured": ExportField("amount_secured", won_to_eok),
+        "owner": ExportField("owner_id", person_labels),
+    }
 
     def value_due_date(self, value):
         return value

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from django_tables2 import RequestConfig
 
-from projects import history, selectors, services
+from projects import history, selectors, services, table_exports
 from projects.charts import trend_svg, trend_svg_data_uri
 from projects.filters import MilestoneFilter, ProjectFilter
 from projects.forms import (
@@ -40,7 +40,6 @@ from projects.permissions import (
     managed_project_ids,
 )
 from projects.row_messages import notes_message, row_message, split_row_messages
-from projects.table_exports import SafeTableExport
 from projects.tables import MilestoneTable, PortfolioMilestoneTable, PortfolioProjectTable, ProjectDeadlineTable
 from projects.timeline import timeline_build
 from projects.trends import dashboard_trends, figures_from_rollups
@@ -83,10 +82,11 @@ def _table_response(request: HttpRequest, table, *, template: str, context: dict
     export_format = request.GET.get("_export")
     if export_format in EXPORT_FORMATS:
         RequestConfig(request, paginate=False).configure(table)
-        exporter = SafeTableExport(
-            export_format, table, exclude_columns=("actions",), dataset_kwargs={"title": export_name}
-        )
-        return exporter.response(f"{export_name}-{seoul_today().isoformat()}.{export_format}")
+        plan = table_exports.export_plan(table)
+        filename = f"{export_name}-{seoul_today().isoformat()}.{export_format}"
+        if export_format == "csv":
+            return table_exports.csv_response(plan, filename=filename)
+        return table_exports.xlsx_response(plan, filename=filename, title=export_name)
     table_configure(request, table)
     query = request.GET.copy()
     query.pop("page", None)

@@ -67,6 +67,8 @@ class PortfolioImportForm(ImportForm):
 
 class PortfolioConfirmImportForm(ConfirmImportForm):
     plan = forms.ModelChoiceField(queryset=Plan.objects.all(), widget=forms.HiddenInput)
+    # The preview's signed result (projects.spreadsheets.previews): the confirm imports only the rows it names.
+    certificate = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
 class PortfolioImportExportMixin(UploadHygieneMixin, ImportMixin, ExportActionMixin):
@@ -95,8 +97,17 @@ class PortfolioImportExportMixin(UploadHygieneMixin, ImportMixin, ExportActionMi
 
     def get_import_resource_kwargs(self, request, **kwargs):
         form = kwargs.get("form")
-        plan = getattr(form, "cleaned_data", {}).get("plan") if form is not None else None
-        return {"plan": plan}
+        cleaned = getattr(form, "cleaned_data", {}) if form is not None else {}
+        return {"plan": cleaned.get("plan"), "certificate": cleaned.get("certificate") or ""}
+
+    def import_action(self, request, **kwargs):
+        """The preview; its certificate goes into the confirm form, so the confirm need not redo its work."""
+        response = super().import_action(request, **kwargs)
+        context = getattr(response, "context_data", None) or {}
+        result, confirm_form = context.get("result"), context.get("confirm_form")
+        if confirm_form is not None and getattr(result, "certificate", ""):
+            confirm_form.initial["certificate"] = result.certificate
+        return response
 
     def get_export_resource_kwargs(self, request, **kwargs):
         return {}

@@ -176,8 +176,10 @@ class ChoiceWidget(PortfolioWidget):
     def render(self, value, obj=None, **kwargs) -> str:
         if not value:
             return ""
-        with translation.override("ko"):
-            return str(self.choices(value).label)
+        if not hasattr(self, "_korean_labels"):  # once per widget, not once per cell
+            with translation.override("ko"):
+                self._korean_labels = {choice: str(label) for choice, label in self.choices.choices}
+        return self._korean_labels.get(value) or str(self.choices(value).label)
 
 
 class YesNoWidget(PortfolioWidget):

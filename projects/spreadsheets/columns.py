@@ -14,23 +14,28 @@ Rules a person filling in the sheet can rely on (also in docs/decisions.md):
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import translation
+from django.utils.encoding import force_str
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 from import_export.instance_loaders import ModelInstanceLoader
-from import_export.results import Result
+from import_export.results import Result, RowResult
 
 from projects.models import CoreProject, Department, Milestone, Organization, Plan, Strategy, Task
 from projects.permissions import is_portfolio_admin
 from projects.services import milestone_status_move_allowed
+from projects.spreadsheets import previews
 from projects.spreadsheets.cells import (
     ChoiceWidget,
     DateWidget,
@@ -145,24 +150,75 @@ class PeriodField(fields.Field):
         instance.start_year, instance.end_year = self.clean(row, **kwargs)
 
 
+def _key_part(value: Any) -> Any:
+    return value.pk if isinstance(value, models.Model) else value
+
+
+def _copy_for_comparison(instance, memo=None):
+    """A shallow copy with its own ``__dict__`` and related-object cache (Model.__getstate__ copies both)."""
+    clone = copy.copy(instance)
+    clone.__dict__.pop("__deepcopy__", None)
+    return clone
+
+
 class PortfolioInstanceLoader(ModelInstanceLoader):
-    """Finds the row's existing object by the resource's key; an unreadable key means a new row (refused later)."""
+    """Finds the row's existing object by the resource's key; an unreadable key means a new row (refused later).
+
+    The sheet's existing objects are read in one query the first time a row asks, and indexed by that key:
+    one query per row made a 20,000-row file take minutes.
+    """
+
+    def _index(self) -> dict[tuple, list]:
+        if getattr(self, "_by_key", None) is None:
+            attributes = [self.resource.fields[name].attribute for name in self.resource.get_import_id_fields()]
+            self._by_key = defaultdict(list)
+            for instance in self.get_queryset():
+                key = tuple(_key_part(getattr(instance, attribute)) for attribute in attributes)
+                self._by_key[key].append(instance)
+        return self._by_key
 
     def get_instance(self, row):
-        params = {}
+        key = []
         for name in self.resource.get_import_id_fields():
             field = self.resource.fields[name]
             try:
-                params[field.attribute] = field.clean(row)
+                key.append(_key_part(field.clean(row)))
             except ValueError:
                 return None
-        matches = list(self.get_queryset().filter(**params)[:2])
+        matches = self._index().get(tuple(key), [])
         if len(matches) > 1:
             raise ValidationError(self.resource.ambiguous_match_error())
         return matches[0] if matches else None
 
 
 # Resources -------------------------------------------------------------------------------------------------
+
+
+class PortfolioDiff(resources.Diff):
+    """django-import-export's preview diff, without running diff-match-patch over a value that did not change
+    (most cells of most rows): the same markup, written directly."""
+
+    def as_html(self):
+        data = []
+        for index, (left, right) in enumerate(zip(self.left, self.right, strict=False)):
+            left_text, right_text = force_str(left), force_str(right)
+            if left_text == right_text and not (self.new and left != right):
+                data.append(mark_safe(f"<span>{_pretty(left_text)}</span>") if left_text else mark_safe(""))
+            else:
+                data.append(super().as_html.__func__(_OneCell(self, index))[0])
+        return data
+
+
+class _OneCell:
+    """One column of a Diff, for diff-match-patch."""
+
+    def __init__(self, diff: resources.Diff, index: int):
+        self.left, self.right, self.new = [diff.left[index]], [diff.right[index]], diff.new
+
+
+def _pretty(text: str) -> str:
+    """What diff_prettyHtml writes for unchanged text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "&para;<br>")
 
 
 class PortfolioResource(resources.ModelResource):
@@ -173,9 +229,13 @@ class PortfolioResource(resources.ModelResource):
     constraint_columns: dict[str, str] = {}
     history_reason = "스프레드시트 가져오기"
 
-    def __init__(self, *, plan: Plan | None = None, **kwargs):
+    def __init__(self, *, plan: Plan | None = None, certificate: str = "", **kwargs):
         super().__init__(**kwargs)
         self._plan = plan
+        # The preview's certificate, on confirm (previews.py); the rows the preview found to change.
+        self._certificate = certificate
+        self._only_rows: set[int] | None = None
+        self._changing_rows: list[int] = []
         self._row_numbers: list[int] = []
         self._seen_keys: dict[Any, int] = {}
         self._caches: dict[str, Any] = {}
@@ -187,6 +247,10 @@ class PortfolioResource(resources.ModelResource):
     @classmethod
     def get_result_class(cls):
         return PortfolioResult
+
+    @classmethod
+    def get_diff_class(cls):
+        return PortfolioDiff
 
     @property
     def plan(self) -> Plan:
@@ -225,10 +289,9 @@ class PortfolioResource(resources.ModelResource):
         return organizations[name]
 
     def find_project(self, code: str) -> CoreProject | None:
-        projects = self._cached("projects", dict)
-        if code not in projects:
-            projects[code] = CoreProject.objects.filter(plan=self.plan, code=code).first()
-        return projects[code]
+        """The plan's project with this code; the plan's projects are read once per import."""
+        projects = self._cached("projects", lambda: {p.code: p for p in CoreProject.objects.filter(plan=self.plan)})
+        return projects.get(code)
 
     def _email_counts(self) -> Counter:
         User = get_user_model()
@@ -245,16 +308,31 @@ class PortfolioResource(resources.ModelResource):
             return user.email
         return user.get_username()
 
+    def _users(self) -> tuple[dict[str, list], dict[str, Any]]:
+        """Every user, by upper-cased e-mail and by user name: read once per import, not once per cell."""
+
+        def load():
+            User = get_user_model()
+            by_email: dict[str, list] = defaultdict(list)
+            by_name = {}
+            for user in User.objects.order_by("pk"):
+                if user.email:
+                    by_email[user.email.upper()].append(user)
+                by_name[user.get_username()] = user
+            return by_email, by_name
+
+        return self._cached("all_users", load)
+
     def find_user(self, token: str):
-        User = get_user_model()
         users = self._cached("users", dict)
         if token not in users:
+            by_email, by_name = self._users()
             if "@" in token:
-                matches = list(User.objects.filter(email__iexact=token)[:2])
+                matches = by_email.get(token.upper(), [])[:2]
                 if not matches:
-                    matches = list(User.objects.filter(**{User.USERNAME_FIELD: token})[:1])
+                    matches = [by_name[token]] if token in by_name else []
             else:
-                matches = list(User.objects.filter(**{User.USERNAME_FIELD: token})[:1])
+                matches = [by_name[token]] if token in by_name else []
             if not matches:
                 raise ValueError(
                     _("'%(value)s'인 사용자가 없습니다. 사용자를 먼저 만들거나 이메일을 고쳐 주세요.")
@@ -295,26 +373,57 @@ class PortfolioResource(resources.ModelResource):
                 )
             ]
             return result
+        digest = getattr(dataset, "digest", "")
+        certified = None
+        if not dry_run and self._certificate:
+            certified = previews.certificate_read(
+                self._certificate, digest=digest, kind=self.sheet_kind, plan=self.plan
+            )
+        if certified is not None:
+            self._only_rows, unchanged = certified
+            if not self._only_rows:
+                # The preview found nothing to change, and nothing has changed since: nothing to do.
+                result.totals[RowResult.IMPORT_TYPE_SKIP] = unchanged
+                return result
         sheet, problems = self.prepare_dataset(dataset)
         result.sheet_title = getattr(sheet, "title", "") or ""
         if problems:
             result.problems = problems
             return result
         with transaction.atomic(using=self.get_db_connection_name()):
+            # One transaction of our own, rolled back for a preview or any problem. django-import-export's own
+            # transactions would add a savepoint around every row (two statements a row, most of an import's
+            # time); rows that write take a savepoint of their own (save_instance, save_m2m), so a database
+            # error in one row is still reported as that row's and the others are still checked.
             result = super().import_data(
                 sheet,
-                dry_run=dry_run,
+                dry_run=False,
                 raise_errors=False,
-                use_transactions=True,
+                use_transactions=False,
                 collect_failed_rows=False,
                 rollback_on_validation_errors=True,
                 **kwargs,
             )
             result.sheet_title = getattr(sheet, "title", "") or ""
             result.problems = self.problems_from(result, sheet=result.sheet_title)
-            if result.problems:
+            if result.problems or dry_run:
                 transaction.set_rollback(True, using=self.get_db_connection_name())
+        if certified is not None:
+            result.totals[RowResult.IMPORT_TYPE_SKIP] += certified[1]
+        if dry_run and not result.problems and digest:
+            result.certificate = previews.certificate_issue(
+                digest=digest,
+                kind=self.sheet_kind,
+                plan=self.plan,
+                rows=self._changing_rows,
+                unchanged=result.unchanged,
+            )
         return result
+
+    def after_import_row(self, row, row_result, **kwargs):
+        super().after_import_row(row, row_result, **kwargs)
+        if row_result.import_type in (RowResult.IMPORT_TYPE_NEW, RowResult.IMPORT_TYPE_UPDATE):
+            self._changing_rows.append(self.sheet_row(kwargs.get("row_number", 0)))
 
     def prepare_dataset(self, dataset):
         """Pick this kind's sheet, map its headers to our columns, drop blank rows; or say what is wrong."""
@@ -397,6 +506,8 @@ class PortfolioResource(resources.ModelResource):
         clean = tablib.Dataset(headers=kept_columns, title=title or None)
         self._row_numbers = []
         for number, row in zip(row_numbers, rows, strict=False):
+            if self._only_rows is not None and number not in self._only_rows:
+                continue  # the preview found this row unchanged (previews.py)
             values = [row[index] if index < len(row) else None for index, column in enumerate(columns) if column]
             if all(cell_text_or_none(value) == "" for value in values):
                 continue
@@ -479,6 +590,12 @@ class PortfolioResource(resources.ModelResource):
     def ambiguous_match_error(self) -> dict[str, list[str]]:
         raise NotImplementedError
 
+    def after_init_instance(self, instance, new, row, **kwargs):
+        # django-import-export deep-copies every row's object (its related project, owner… with it) to compare
+        # it after the row is read: a third of an import's time. The comparison needs only a copy with its own
+        # field values and related-object cache; the import replaces related objects, it never changes them.
+        instance.__deepcopy__ = partial(_copy_for_comparison, instance)
+
     def before_import_row(self, row, **kwargs):
         """The same key twice in one file is refused: the second row would silently overwrite the first."""
         try:
@@ -548,6 +665,11 @@ class PortfolioResource(resources.ModelResource):
             instance._history_user = self.importing_user
         instance._change_reason = f"{self.history_reason}: {self.file_name}" if self.file_name else self.history_reason
 
+    def save_instance(self, instance, is_create, row, **kwargs):
+        with transaction.atomic(using=self.get_db_connection_name()):
+            super().save_instance(instance, is_create, row, **kwargs)
+
+    @transaction.atomic
     def save_m2m(self, instance, row, **kwargs):
         for attribute, related in getattr(instance, "_import_m2m", {}).items():
             for item in related:
@@ -725,6 +847,7 @@ class MilestoneResource(PortfolioResource):
         return Milestone()
 
     def after_init_instance(self, instance, new, row, **kwargs):
+        super().after_init_instance(instance, new, row, **kwargs)
         instance._import_status_before = None if new else instance.status
 
     def row_key(self, row) -> Any:

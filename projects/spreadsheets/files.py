@@ -8,10 +8,8 @@ datasets, the form django-import-export works on.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 import tablib
 from django.conf import settings
@@ -32,9 +30,13 @@ from projects.spreadsheets.columns import (
     detect_kind,
     kind_label,
 )
-from projects.spreadsheets.safety import formula_like, neutralised_dataset, restore
+from projects.spreadsheets.previews import file_digest
+from projects.spreadsheets.safety import neutralised_dataset, restore
+from projects.table_exports import xlsx_workbook_write
 
-MAX_ROWS = 20_000
+# An XLSX sheet holds 1,048,576 rows: a header and 1,048,575 data rows. No export the tracker writes can be
+# longer, so every export it produces imports back (20,000 stopped the round trip at ×30 of the plan).
+MAX_ROWS = 1_048_575
 MAX_COLUMNS = 100
 HEADER_SEARCH_ROWS = 10
 XLSX_MAGIC = b"PK\x03\x04"
@@ -92,9 +94,70 @@ def xlsx_expansion_check(content: bytes) -> None:
 
 
 def _read_xlsx(content: bytes) -> list[tablib.Dataset]:
+    """The workbook's sheets. Most files hold no formula: one read gives the values; a file with formulas is read
+    twice, for the formulas' saved values."""
     import openpyxl
 
     xlsx_expansion_check(content)
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
+    except Exception as error:  # a damaged or foreign zip fails in many ways (BadZipFile, KeyError, XML errors…)
+        raise PortfolioFileError(
+            _("XLSX 파일을 열 수 없습니다. 손상되었거나 Excel 파일이 아닙니다. (%(error)s)")
+            % {"error": type(error).__name__}
+        ) from error
+    try:
+        sheets = []
+        for sheet in workbook.worksheets:
+            _check_columns(sheet)
+            rows = []
+            for number, row in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS), start=1):
+                _check_rows(sheet, number)
+                if any(getattr(cell, "data_type", None) == "f" for cell in row):
+                    break  # a formula: read the file again with the formulas' saved values
+                values = [cell.value for cell in row]
+                while values and values[-1] is None:
+                    values.pop()  # read-only sheets pad every row to MAX_COLUMNS cells
+                rows.append(values)
+            else:
+                sheets.append(_dataset(rows, title=sheet.title))
+                continue
+            break
+        else:
+            return sheets
+    except PortfolioFileError:
+        raise
+    except Exception as error:
+        raise PortfolioFileError(
+            _("XLSX 파일을 읽는 중 문제가 생겼습니다. 손상된 파일일 수 있습니다. (%(error)s)")
+            % {"error": type(error).__name__}
+        ) from error
+    finally:
+        workbook.close()
+    return _read_xlsx_with_formulas(content)
+
+
+def _check_columns(sheet) -> None:
+    if sheet.max_column and sheet.max_column > MAX_COLUMNS:
+        raise PortfolioFileError(
+            _("'%(sheet)s' 시트의 열이 너무 많습니다 (최대 %(max)d열).") % {"sheet": sheet.title, "max": MAX_COLUMNS}
+        )
+
+
+def _check_rows(sheet, number: int) -> None:
+    if number > MAX_ROWS + 1:
+        raise PortfolioFileError(
+            _(
+                "'%(sheet)s' 시트의 행이 너무 많습니다 (최대 %(max)s행). "
+                "빈 서식만 남은 행이 많다면 지우고 저장해 주세요."
+            )
+            % {"sheet": sheet.title, "max": f"{MAX_ROWS:,}"}
+        )
+
+
+def _read_xlsx_with_formulas(content: bytes) -> list[tablib.Dataset]:
+    import openpyxl
+
     try:
         # Two views of one file: computed values, and which cells hold formulas (a formula saved by a program
         # has no computed value, and must not be read as blank).
@@ -108,23 +171,12 @@ def _read_xlsx(content: bytes) -> list[tablib.Dataset]:
     try:
         sheets = []
         for value_sheet, formula_sheet in zip(values.worksheets, formulas.worksheets, strict=True):
-            if value_sheet.max_column and value_sheet.max_column > MAX_COLUMNS:
-                raise PortfolioFileError(
-                    _("'%(sheet)s' 시트의 열이 너무 많습니다 (최대 %(max)d열).")
-                    % {"sheet": value_sheet.title, "max": MAX_COLUMNS}
-                )
+            _check_columns(value_sheet)
             rows = []
             value_rows = value_sheet.iter_rows(max_col=MAX_COLUMNS)
             formula_rows = formula_sheet.iter_rows(max_col=MAX_COLUMNS)
             for number, (value_row, formula_row) in enumerate(zip(value_rows, formula_rows, strict=False), start=1):
-                if number > MAX_ROWS + 1:
-                    raise PortfolioFileError(
-                        _(
-                            "'%(sheet)s' 시트의 행이 너무 많습니다 (최대 %(max)s행). "
-                            "빈 서식만 남은 행이 많다면 지우고 저장해 주세요."
-                        )
-                        % {"sheet": value_sheet.title, "max": f"{MAX_ROWS:,}"}
-                    )
+                _check_rows(value_sheet, number)
                 rows.append(
                     [
                         _xlsx_value(value_cell, formula_cell)
@@ -218,6 +270,7 @@ class PortfolioFileFormat(base_formats.Format):
         if primary is None:
             raise PortfolioFileError(_("가져올 행이 없습니다."))
         primary.sheets = sheets
+        primary.digest = file_digest(bytes(in_stream))  # lets a confirm reuse its preview (previews.py)
         return primary
 
     def can_import(self):
@@ -245,41 +298,15 @@ class PortfolioXLSXFormat(base_formats.XLSX):
 
 
 def workbook_bytes(datasets: list[tablib.Dataset]) -> bytes:
-    """An XLSX file with one sheet per dataset: bold frozen header, dates as dates, amounts as numbers."""
-    import openpyxl
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-
-    workbook = openpyxl.Workbook()
-    workbook.remove(workbook.active)
-    for dataset in datasets:
-        sheet = workbook.create_sheet(title=(dataset.title or "Sheet")[:31])
-        headers = list(dataset.headers or [])
-        for column, header in enumerate(headers, start=1):
-            cell = sheet.cell(row=1, column=column, value=header)
-            cell.font = Font(bold=True)
-            cell.alignment = Alignment(vertical="center")
-            sheet.column_dimensions[get_column_letter(column)].width = max(10, min(40, len(str(header)) * 2 + 4))
-        for row_number, row in enumerate(dataset, start=2):
-            for column, value in enumerate(row, start=1):
-                cell = sheet.cell(row=row_number, column=column)
-                if isinstance(value, str):
-                    cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
-                    cell.data_type = "s"  # text that starts with '=' stays text
-                    if formula_like(value):
-                        cell.quotePrefix = True  # and stays text when someone edits the cell
-                    if "\n" in value:
-                        cell.alignment = Alignment(wrap_text=True, vertical="top")
-                else:
-                    cell.value = value
-                    if isinstance(value, dt.date):
-                        cell.number_format = "yyyy-mm-dd"
-                    elif isinstance(value, int | Decimal) and not isinstance(value, bool):
-                        cell.number_format = "#,##0.########"
-        sheet.freeze_panes = "A2"
+    """An XLSX file with one sheet per dataset: bold frozen header, dates as dates, amounts as numbers, text as
+    text (a name starting with '=' stays text), multi-line text wrapped. Written directly as XML (fast at any
+    size); see projects.table_exports."""
     output = io.BytesIO()
-    workbook.save(output)
+    xlsx_workbook_write(
+        [(dataset.title or "Sheet", [str(h) for h in dataset.headers or []], dataset) for dataset in datasets],
+        output,
+        formatted=True,
+    )
     return output.getvalue()
 
 

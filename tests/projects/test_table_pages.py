@@ -35,15 +35,16 @@ def test_csv_exports_start_with_a_utf8_byte_order_mark(client, viewer, thirty_pr
     response = client.get(reverse(f"projects:{page}"), {"_export": "csv"})
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response.content.startswith(UTF8_BOM)  # Korean Excel reads a CSV without it as CP949
-    header = next(csv.reader(io.StringIO(response.content[len(UTF8_BOM) :].decode("utf-8"))))
+    content = b"".join(response.streaming_content)  # streamed (projects/table_exports.py)
+    assert content.startswith(UTF8_BOM)  # Korean Excel reads a CSV without it as CP949
+    header = next(csv.reader(io.StringIO(content[len(UTF8_BOM) :].decode("utf-8"))))
     assert header[0] == "사업코드"
 
 
 def test_xlsx_exports_are_left_as_they_were(client, viewer, thirty_projects):
     client.force_login(viewer)
     response = client.get(reverse("projects:portfolio"), {"_export": "xlsx"})
-    assert response.content.startswith(b"PK")  # a zip file, no BOM in front
+    assert b"".join(response.streaming_content).startswith(b"PK")  # a zip file, no BOM in front
 
 
 def _page_links(client, page: int) -> list[str]:

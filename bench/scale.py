@@ -1,0 +1,467 @@
+"""National scale: exports, table pages, the reminder planner, imports and the escalation e-mail, each as a ratio
+to its own SQL, at ×1, ×10 and ×100 (the planner also at ×1000 on request).
+
+    DEBUG=true .venv/bin/python bench/scale.py [--scales 1 10 100] [--planner-scales 1000] [--runs 5]
+                                               [--only exports pages planner import escalation] [--reuse]
+
+Each scale gets a PostgreSQL database of its own, ``tracker_bench_scale_x<scale>`` plus BENCH_DB_SUFFIX
+(bench/databases.py), filled by bench/generate.py and dropped at the end (kept with --reuse, which also reuses
+one that is already filled). Everything runs in a child process per scale with production's settings (DEBUG
+off). What "its SQL" is, for each row:
+
+- export, page: every statement the request sent, captured and replayed through a raw cursor that fetches all
+  rows (what the database alone needs to answer the request). Exports are read to the last byte.
+- planner, first pass and steady tick: one statement that finds the same reminders, the open milestones due on
+  a day a threshold falls due now with their recipients (owner, else the project's managers), plus escalations.
+  The first pass records and queues; the steady tick (the same moment again) finds nothing new.
+- import: preview and confirm of the tracker's own milestone export of N rows (the round trip), against the
+  statements it sent, replayed. Reported as rows per second too.
+- escalation: the largest reminder e-mail of the day (the TF head's), bytes and items, against its SQL.
+
+Targets (issue 17): export CSV ≤ 3×, XLSX ≤ 6×, pages ≤ 2×, planner first pass ≤ 3× and steady tick ≤ 2×,
+import ≥ 2,000 rows/s. Prints one table with the machine's load average at the start and the end, and writes it
+to bench/results/scale-<date>.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.databases import bench_database_name  # noqa: E402 (needs the path above)
+
+SERVER = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432")
+PARTS = ("exports", "pages", "planner", "import", "escalation")
+ROW_ORDER = ("export", "page", "planner", "import", "escalation")
+
+
+def database_for(scale: int) -> str:
+    return bench_database_name(f"tracker_bench_scale_x{scale}")
+
+
+# The child ---------------------------------------------------------------------------------------------------
+
+
+def _median_ms(action, runs: int) -> float:
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+class Recorder:
+    """Captures the statements a piece of code sends (whatever DEBUG is), to replay them as bare SQL."""
+
+    def __init__(self):
+        self.statements: list[tuple[str, object]] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        self.statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    def selects(self) -> list[tuple[str, object]]:
+        return [(sql, params) for sql, params in self.statements if sql.lstrip().upper().startswith("SELECT")]
+
+
+def _replay(statements) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute(sql, params)
+            cursor.fetchall()
+
+
+def _prepare(scale: int, reuse: bool) -> None:
+    from django.core.management import call_command
+    from django.db import connection
+
+    from bench.generate import portfolio_generate
+    from projects.models import Milestone
+    from tracker.dates import seoul_today
+
+    call_command("migrate", verbosity=0)
+    if reuse and Milestone.objects.exists():
+        return
+    call_command("collectstatic", interactive=False, verbosity=0)
+    portfolio_generate(scale=scale, today=seoul_today())
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # what autovacuum does after a bulk load
+
+
+def _request(client, url: str) -> int:
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    if response.streaming:
+        return sum(len(chunk) for chunk in response.streaming_content)
+    return len(response.content)
+
+
+def _measure_request(client, url: str, runs: int) -> dict:
+    from django.db import connection
+
+    _request(client, url)  # warm-up
+    recorder = Recorder()
+    with connection.execute_wrapper(recorder):
+        size = _request(client, url)
+    selects = recorder.selects()
+    wall = _median_ms(lambda: _request(client, url), runs)
+    bare = _median_ms(lambda: _replay(selects), runs)
+    return {"ms": wall, "sql_ms": bare, "queries": len(recorder.statements), "bytes": size}
+
+
+def _client(user):
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    return client
+
+
+def measure_exports(scale: int, runs: int, reader) -> list[dict]:
+    from projects.models import CoreProject, Milestone
+
+    client = _client(reader)
+    rows = []
+    for path, label, count in (
+        ("/milestones/", "milestones", Milestone.objects.count()),
+        ("/projects/", "projects", CoreProject.objects.count()),
+    ):
+        for fmt, target in (("csv", 3), ("xlsx", 6)):
+            result = _measure_request(client, f"{path}?_export={fmt}", max(1, runs // 2) if scale >= 100 else runs)
+            rows.append(
+                {
+                    "part": "export",
+                    "what": f"{fmt.upper()} of all {label} ({count:,} rows)",
+                    "target": target,
+                    **result,
+                }
+            )
+    return rows
+
+
+def measure_pages(scale: int, runs: int, reader) -> list[dict]:
+    from projects.tables import PortfolioMilestoneTable, PortfolioProjectTable
+
+    client = _client(reader)
+    rows = []
+    for path, table_class in (("/milestones/", PortfolioMilestoneTable), ("/projects/", PortfolioProjectTable)):
+        table = table_class([])
+        sorts = [""] + [prefix + column.name for column in table.columns if column.orderable for prefix in ("", "-")]
+        for sort in sorts:
+            url = f"{path}?sort={sort}" if sort else path
+            rows.append(
+                {
+                    "part": "page",
+                    "what": f"{path} sorted by {sort or 'default'}",
+                    "target": 2,
+                    **_measure_request(client, url, runs),
+                }
+            )
+    return rows
+
+
+def _owed_sql(now: dt.datetime):
+    """One statement finding the reminders the planner owes at ``now`` (recipients and escalations)."""
+    from notifications.models import ReminderPolicy
+    from notifications.reminders import HOLIDAY_SLACK_DAYS, reminder_due
+    from projects import roles
+    from projects.models import Milestone
+    from tracker.dates import SEOUL
+
+    policy = ReminderPolicy.current()
+    today = now.astimezone(SEOUL).date()
+    horizon = today + dt.timedelta(days=max(policy.thresholds) + HOLIDAY_SLACK_DAYS)
+    days = sorted(
+        day
+        for day in set(
+            Milestone.objects.filter(status__in=Milestone.OPEN_STATUSES, due_date__lte=horizon).values_list(
+                "due_date", flat=True
+            )
+        )
+        if reminder_due(due_date=day, policy=policy, now=now) is not None
+    )
+    escalate_before = today - dt.timedelta(days=policy.escalate_after_days or 10**4)
+    sql = """
+        SELECT m.id, m.due_date, COALESCE(m.owner_id, pm.user_id) AS recipient, false AS escalation
+          FROM projects_milestone m
+          LEFT JOIN projects_coreproject_managers pm ON m.owner_id IS NULL AND pm.coreproject_id = m.project_id
+         WHERE m.status IN ('planned', 'in_progress', 'submitted') AND m.due_date = ANY(%(days)s)
+        UNION ALL
+        SELECT m.id, m.due_date, u.id, true
+          FROM projects_milestone m
+          JOIN projects_coreproject p ON p.id = m.project_id
+          JOIN projects_task t ON t.id = p.task_id
+          JOIN projects_strategy s ON s.id = t.strategy_id
+          JOIN auth_user u ON u.id = s.lead_id OR u.id IN (
+               SELECT ug.user_id FROM auth_user_groups ug JOIN auth_group g ON g.id = ug.group_id
+                WHERE g.name = %(tf_head)s)
+         WHERE m.status IN ('planned', 'in_progress', 'submitted') AND m.due_date = ANY(%(days)s)
+           AND m.due_date <= %(escalate_before)s
+    """
+    return sql, {"days": days, "tf_head": roles.TF_HEAD, "escalate_before": escalate_before}
+
+
+def measure_planner(scale: int, runs: int) -> list[dict]:
+    from django.db import connection
+    from django.utils import timezone
+
+    from notifications.models import OutboxMessage, Reminder
+    from notifications.reminders import reminders_plan
+    from projects.models import Milestone
+
+    now = timezone.now()
+    sql, params = _owed_sql(now)
+    bare_rows = 0
+
+    def bare():
+        nonlocal bare_rows
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            bare_rows = len(cursor.fetchall())
+
+    bare()
+    bare_ms = _median_ms(bare, runs)
+    first, steady, queries, widest = [], [], {}, 0
+
+    def widest_statement(execute, sql, params, many, context):
+        nonlocal widest
+        widest = max(widest, len(params or ()))
+        return execute(sql, params, many, context)
+
+    recorded = 0
+    planner_runs = 1 if scale >= 1000 else min(runs, 3)
+    for _ in range(planner_runs):
+        Reminder.objects.all().delete()
+        OutboxMessage.objects.all().delete()
+        with connection.execute_wrapper(widest_statement):
+            for label, timings in (("first", first), ("steady", steady)):
+                count = {"n": 0}
+
+                def counter(execute, sql, params, many, context, count=count):
+                    count["n"] += 1
+                    return execute(sql, params, many, context)
+
+                with connection.execute_wrapper(counter):
+                    started = time.perf_counter()
+                    result = reminders_plan(now=now)
+                    timings.append((time.perf_counter() - started) * 1000)
+                queries[label] = count["n"]
+                if label == "first":
+                    recorded = result.recorded
+    milestones = Milestone.objects.count()
+    common = {"sql_ms": bare_ms, "bytes": None}
+    return [
+        {
+            "part": "planner",
+            "what": f"first pass, {milestones:,} milestones ({recorded:,} recorded; SQL finds {bare_rows:,})",
+            "target": 3,
+            "ms": statistics.median(first),
+            "queries": queries["first"],
+            "widest": widest,
+            **common,
+        },
+        {
+            "part": "planner",
+            "what": f"steady tick, {milestones:,} milestones",
+            "target": 2,
+            "ms": statistics.median(steady),
+            "queries": queries["steady"],
+            "widest": widest,
+            **common,
+        },
+    ]
+
+
+def measure_escalation(scale: int, runs: int) -> list[dict]:
+    """The biggest reminder e-mail after the planner's first pass (the TF head's escalation summary)."""
+    from django.db import connection
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from notifications.models import OutboxMessage, Reminder
+    from notifications.reminder_emails import messages_render
+    from notifications.reminders import reminders_plan
+    from projects import roles
+    from tests.factories import UserFactory
+
+    if not OutboxMessage.objects.exists():
+        UserFactory(username="bench-tf-head-mail", role=roles.TF_HEAD)
+        reminders_plan(now=timezone.now())
+    biggest = (
+        OutboxMessage.objects.filter(kind=OutboxMessage.Kind.REMINDER)
+        .annotate(items=Count("reminders"))
+        .order_by("-items")
+        .first()
+    )
+    if biggest is None:
+        return []
+    status = biggest.status
+    recorder = Recorder()
+    with connection.execute_wrapper(recorder):
+        messages_render(message_ids={biggest.pk}, status=status)
+    selects = recorder.selects()
+    wall = _median_ms(lambda: messages_render(message_ids={biggest.pk}, status=status), runs)
+    bare = _median_ms(lambda: _replay(selects), runs)
+    biggest.refresh_from_db()
+    size = len(biggest.body_text.encode()) + len(biggest.body_html.encode())
+    items = Reminder.objects.filter(message=biggest).count()
+    return [
+        {
+            "part": "escalation",
+            "what": f"largest reminder e-mail ({items:,} reminders in it)",
+            "target": None,
+            "ms": wall,
+            "sql_ms": bare,
+            "queries": len(recorder.statements),
+            "bytes": size,
+        }
+    ]
+
+
+def measure_import(scale: int, runs: int) -> list[dict]:
+    from bench.imports import measure_round_trip
+
+    return measure_round_trip(scale=scale)
+
+
+def child(scale: int, runs: int, parts: list[str], reuse: bool) -> list[dict]:
+    import django
+
+    django.setup()
+    from projects import roles
+    from tests.factories import UserFactory
+
+    _prepare(scale, reuse)
+    from django.contrib.auth import get_user_model
+
+    reader = get_user_model().objects.filter(username="bench-scale-reader").first() or UserFactory(
+        username="bench-scale-reader", role=roles.TF_HEAD
+    )
+    rows: list[dict] = []
+    if "exports" in parts:
+        rows += measure_exports(scale, runs, reader)
+    if "pages" in parts:
+        rows += measure_pages(scale, runs, reader)
+    if "planner" in parts:
+        rows += measure_planner(scale, runs)
+    if "escalation" in parts:
+        rows += measure_escalation(scale, runs)
+    if "import" in parts:
+        rows += measure_import(scale, runs)
+    for row in rows:
+        row["scale"] = scale
+    return rows
+
+
+# The parent --------------------------------------------------------------------------------------------------
+
+
+def run_scale(scale: int, runs: int, parts: list[str], reuse: bool) -> list[dict]:
+    from bench.databases import database_recreate
+
+    name = database_for(scale)
+    if not reuse:
+        database_recreate(SERVER, name)
+    else:
+        import psycopg
+
+        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
+            if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+                admin.execute(f'CREATE DATABASE "{name}"')
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tracker.settings",
+        "DATABASE_URL": f"{SERVER}/{name}",
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-only-" + "x" * 50,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "VAR_DIR": str(ROOT / "var" / "bench-scale"),
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("REDIS_URL", None)
+    env.pop("EMAIL_URL", None)
+    command = [sys.executable, __file__, "--child", str(scale), "--runs", str(runs), "--only", *parts]
+    if reuse:
+        command.append("--reuse")
+    try:
+        output = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+        if output.returncode:
+            sys.stderr.write(output.stderr[-5000:])
+            raise SystemExit(f"scale ×{scale} failed")
+        return json.loads(output.stdout.strip().splitlines()[-1])
+    finally:
+        if not reuse:
+            database_recreate(SERVER, name, drop_only=True)
+
+
+def _ratio(row: dict) -> str:
+    if row.get("rows_per_s") is not None:
+        return f"{row['rows_per_s']:,.0f} rows/s"
+    if not row.get("sql_ms"):
+        return "–"
+    ratio = row["ms"] / row["sql_ms"]
+    met = "" if row.get("target") is None else (" ✓" if ratio <= row["target"] else " ✗")
+    return f"{ratio:.2f}{met}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scales", type=int, nargs="+", default=[1, 10, 100])
+    parser.add_argument("--planner-scales", type=int, nargs="*", default=[], help="extra scales for the planner")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS))
+    parser.add_argument("--reuse", action="store_true", help="keep the databases, and reuse one already filled")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.runs, args.only, args.reuse), default=str))
+        return
+
+    load_before = os.getloadavg()
+    rows = []
+    for scale in args.scales:
+        rows += run_scale(scale, args.runs, args.only, args.reuse)
+    for scale in args.planner_scales:
+        if scale not in args.scales:
+            rows += run_scale(scale, args.runs, ["planner"], args.reuse)
+    load_after = os.getloadavg()
+    lines = [
+        f"National scale, {dt.date.today()} ({os.cpu_count()} cores, PostgreSQL on loopback, DEBUG off), median of"
+        f" {args.runs} runs (exports at ×100: {max(1, args.runs // 2)}); load average (1, 5, 15 min)"
+        f" {', '.join(f'{x:.2f}' for x in load_before)} at the start, {', '.join(f'{x:.2f}' for x in load_after)}"
+        " at the end",
+        "",
+        "| part | what | scale | ms | its SQL ms | ratio (target) | queries | widest statement (params) | bytes |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in sorted(rows, key=lambda r: (ROW_ORDER.index(r["part"]), r["what"], r["scale"])):
+        target = f" (≤ {row['target']}×)" if row.get("target") else ""
+        sql = f"{row['sql_ms']:.1f}" if row.get("sql_ms") else "–"
+        size = f"{row['bytes']:,}" if row.get("bytes") else "–"
+        lines.append(
+            f"| {row['part']} | {row['what']} | ×{row['scale']} | {row['ms']:.1f} | {sql} | {_ratio(row)}{target}"
+            f" | {row.get('queries', '–')} | {row.get('widest', '–')} | {size} |"
+        )
+    report = "\n".join(lines)
+    print(report)
+    out = ROOT / "bench" / "results" / f"scale-{dt.date.today()}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report + "\n")
+
+
+if __name__ == "__main__":
+    main()
