@@ -161,7 +161,7 @@ def e2e_people(today: dt.date) -> None:
         [User(username=f"remind{n}", email=f"remind{n}@example.com", password="!") for n in range(E2E_PEOPLE)],
         batch_size=2000,
     )
-    # Reminders follow access: each owner is a project manager of the project that holds their milestone.
+    # Reminders follow access: each owner has a role (project manager) and manages the project of their milestone.
     Group.objects.get(name=roles.PROJECT_MANAGER).user_set.add(*people)
     CoreProject.managers.through.objects.bulk_create(
         [

@@ -144,10 +144,9 @@ def reminders_plan(*, now: dt.datetime, dry_run: bool = False) -> PlanResult:
             else:
                 owed[key] = (due.send_on, False)
         if milestone.owner_id and milestone.owner_id not in recipients[milestone.pk]:
-            # An owner who lost access is told nothing (their project's managers are), and that is recorded.
+            # The owner may no longer change the project: the managers were told instead; the owner's row says why.
             key = (milestone.owner_id, milestone.pk, due.threshold, milestone.due_date)
-            reason = excluded.get(milestone.owner_id, Reminder.SkipReason.LOST_ACCESS)
-            skipped[key] = (due.send_on, False, reason)
+            skipped[key] = (due.send_on, False, excluded.get(milestone.owner_id, Reminder.SkipReason.LOST_ACCESS))
         # Escalation belongs to the threshold, so it moves to the working day before with its reminder.
         if policy.escalate_after_days and due.threshold <= -policy.escalate_after_days:
             for user_id in ({milestone.lead_id} | tf_heads) - recipients[milestone.pk] - {None}:

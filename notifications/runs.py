@@ -112,7 +112,11 @@ def digests_plan_recorded(
 
 
 def outbox_dispatch_recorded(
-    *, limit: int | None = 500, now: dt.datetime | None = None, budget: float | None = None, trigger: str = "task"
+    *,
+    limit: int | None = 500,
+    now: dt.datetime | None = None,
+    budget: float | None = None,
+    trigger: str = "task",
 ) -> DispatchResult:
     with job_run(JobRun.Job.DISPATCH, trigger=trigger) as run:
         result = outbox_dispatch(limit=limit, now=now, budget=budget)

@@ -7,8 +7,10 @@ datasets, the form django-import-export works on.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import tablib
@@ -16,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from import_export.formats import base_formats
 
 from projects.models import Plan
@@ -93,45 +96,49 @@ def xlsx_expansion_check(content: bytes) -> None:
         )
 
 
+OPEN_FAILED = gettext_lazy("XLSX 파일을 열 수 없습니다. 손상되었거나 Excel 파일이 아닙니다. (%(error)s)")
+READ_FAILED = gettext_lazy("XLSX 파일을 읽는 중 문제가 생겼습니다. 손상된 파일일 수 있습니다. (%(error)s)")
+
+
+@contextlib.contextmanager
+def _xlsx_errors(message) -> Iterator[None]:
+    """A damaged or foreign zip fails in many ways (BadZipFile, KeyError, XML errors…): one clear message."""
+    try:
+        yield
+    except PortfolioFileError:
+        raise
+    except Exception as error:
+        raise PortfolioFileError(str(message) % {"error": type(error).__name__}) from error
+
+
 def _read_xlsx(content: bytes) -> list[tablib.Dataset]:
     """The workbook's sheets. Most files hold no formula: one read gives the values; a file with formulas is read
     twice, for the formulas' saved values."""
     import openpyxl
 
     xlsx_expansion_check(content)
-    try:
+    with _xlsx_errors(OPEN_FAILED):
         workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
-    except Exception as error:  # a damaged or foreign zip fails in many ways (BadZipFile, KeyError, XML errors…)
-        raise PortfolioFileError(
-            _("XLSX 파일을 열 수 없습니다. 손상되었거나 Excel 파일이 아닙니다. (%(error)s)")
-            % {"error": type(error).__name__}
-        ) from error
     try:
-        sheets = []
-        for sheet in workbook.worksheets:
-            _check_columns(sheet)
-            rows = []
-            for number, row in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS), start=1):
-                _check_rows(sheet, number)
-                if any(getattr(cell, "data_type", None) == "f" for cell in row):
-                    break  # a formula: read the file again with the formulas' saved values
-                values = [cell.value for cell in row]
-                while values and values[-1] is None:
-                    values.pop()  # read-only sheets pad every row to MAX_COLUMNS cells
-                rows.append(values)
+        with _xlsx_errors(READ_FAILED):
+            sheets = []
+            for sheet in workbook.worksheets:
+                _check_columns(sheet)
+                rows = []
+                for number, row in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS), start=1):
+                    _check_rows(sheet, number)
+                    if any(getattr(cell, "data_type", None) == "f" for cell in row):
+                        break  # a formula: read the file again with the formulas' saved values
+                    values = [cell.value for cell in row]
+                    while values and values[-1] is None:
+                        values.pop()  # read-only sheets pad every row to MAX_COLUMNS cells
+                    rows.append(values)
+                else:
+                    sheets.append(_dataset(rows, title=sheet.title))
+                    continue
+                break
             else:
-                sheets.append(_dataset(rows, title=sheet.title))
-                continue
-            break
-        else:
-            return sheets
-    except PortfolioFileError:
-        raise
-    except Exception as error:
-        raise PortfolioFileError(
-            _("XLSX 파일을 읽는 중 문제가 생겼습니다. 손상된 파일일 수 있습니다. (%(error)s)")
-            % {"error": type(error).__name__}
-        ) from error
+                return sheets
     finally:
         workbook.close()
     return _read_xlsx_with_formulas(content)
@@ -158,40 +165,29 @@ def _check_rows(sheet, number: int) -> None:
 def _read_xlsx_with_formulas(content: bytes) -> list[tablib.Dataset]:
     import openpyxl
 
-    try:
-        # Two views of one file: computed values, and which cells hold formulas (a formula saved by a program
-        # has no computed value, and must not be read as blank).
+    # Two views of one file: computed values, and which cells hold formulas (a formula saved by a program has no
+    # computed value, and must not be read as blank).
+    with _xlsx_errors(OPEN_FAILED):
         values = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         formulas = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
-    except Exception as error:  # a damaged or foreign zip fails in many ways (BadZipFile, KeyError, XML errors…)
-        raise PortfolioFileError(
-            _("XLSX 파일을 열 수 없습니다. 손상되었거나 Excel 파일이 아닙니다. (%(error)s)")
-            % {"error": type(error).__name__}
-        ) from error
     try:
-        sheets = []
-        for value_sheet, formula_sheet in zip(values.worksheets, formulas.worksheets, strict=True):
-            _check_columns(value_sheet)
-            rows = []
-            value_rows = value_sheet.iter_rows(max_col=MAX_COLUMNS)
-            formula_rows = formula_sheet.iter_rows(max_col=MAX_COLUMNS)
-            for number, (value_row, formula_row) in enumerate(zip(value_rows, formula_rows, strict=False), start=1):
-                _check_rows(value_sheet, number)
-                rows.append(
-                    [
-                        _xlsx_value(value_cell, formula_cell)
-                        for value_cell, formula_cell in zip(value_row, formula_row, strict=False)
-                    ]
-                )
-            sheets.append(_dataset(rows, title=value_sheet.title))
-        return sheets
-    except PortfolioFileError:
-        raise
-    except Exception as error:
-        raise PortfolioFileError(
-            _("XLSX 파일을 읽는 중 문제가 생겼습니다. 손상된 파일일 수 있습니다. (%(error)s)")
-            % {"error": type(error).__name__}
-        ) from error
+        with _xlsx_errors(READ_FAILED):
+            sheets = []
+            for value_sheet, formula_sheet in zip(values.worksheets, formulas.worksheets, strict=True):
+                _check_columns(value_sheet)
+                rows = []
+                value_rows = value_sheet.iter_rows(max_col=MAX_COLUMNS)
+                formula_rows = formula_sheet.iter_rows(max_col=MAX_COLUMNS)
+                for number, (value_row, formula_row) in enumerate(zip(value_rows, formula_rows, strict=False), start=1):
+                    _check_rows(value_sheet, number)
+                    rows.append(
+                        [
+                            _xlsx_value(value_cell, formula_cell)
+                            for value_cell, formula_cell in zip(value_row, formula_row, strict=False)
+                        ]
+                    )
+                sheets.append(_dataset(rows, title=value_sheet.title))
+            return sheets
     finally:
         values.close()
         formulas.close()

@@ -63,8 +63,7 @@ def people_with_due_milestones(people: int, *, due, per_person: int = 1, prefix:
         UserFactory(username=f"{prefix}{n}", password=factory.Transformer.Force("!"), role=roles.PROJECT_MANAGER)
         for n in range(people)
     ]
-    # Reminders follow access: owners are managers of the project that holds their milestones.
-    project.managers.add(*users)
+    project.managers.add(*users)  # reminders follow access: owners who may change their project
     for user in users:
         for _ in range(per_person):
             MilestoneFactory(project=project, owner=user, due_date=due)

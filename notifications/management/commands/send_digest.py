@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from notifications.digest import WeekNotOver, digests_plan
+from notifications.digest import WeekNotOver, digest_week_check, digests_plan
 from notifications.runs import digests_plan_recorded, outbox_dispatch_recorded
 from tracker.dates import parse_iso_week
 
@@ -20,13 +20,16 @@ class Command(BaseCommand):
             week_start = parse_iso_week(week) if week else None
         except ValueError as error:
             raise CommandError(f"주 형식이 잘못되었습니다: {week} (예: 2026-W48)") from error
-        try:
-            if dry_run:
-                messages = digests_plan(now=timezone.now(), week_start=week_start, dry_run=True)
-            else:
-                messages = digests_plan_recorded(now=timezone.now(), week_start=week_start, trigger="command")
-        except WeekNotOver as error:
-            raise CommandError(str(error)) from error
+        if week_start is not None:
+            # Refused before anything is planned or recorded: a week that has not ended has no digest yet.
+            try:
+                digest_week_check(week_start=week_start, now=timezone.now())
+            except WeekNotOver as error:
+                raise CommandError(str(error)) from error
+        if dry_run:
+            messages = digests_plan(now=timezone.now(), week_start=week_start, dry_run=True)
+        else:
+            messages = digests_plan_recorded(now=timezone.now(), week_start=week_start, trigger="command")
         for message in messages:
             self.stdout.write(f"{message.to_email}: {message.subject}")
         if dry_run:
