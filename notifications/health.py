@@ -60,12 +60,18 @@ class SchedulerState:
                 _("스케줄러(Celery beat)가 %(minutes)d분 동안 움직이지 않았습니다.")
                 % {"minutes": self.seconds_since_tick // 60}
             )
-        elif self.last_reminders_at is None or self.now - self.last_reminders_at > PLANNER_STALE:
+        elif self._planner_silent():
             problems.append(
                 _("스케줄러는 움직이지만 %(minutes)d분 넘게 알림 계획이 실행되지 않았습니다 (브로커 또는 워커 확인).")
                 % {"minutes": PLANNER_STALE.seconds // 60}
             )
         return problems
+
+    def _planner_silent(self) -> bool:
+        """No reminder plan for PLANNER_STALE, counted from beat's start when none has run since (a fresh start
+        is not an outage: the first plan comes on beat's first reminder tick)."""
+        since = max(filter(None, (self.last_reminders_at, self.beat_started_at)), default=None)
+        return since is None or self.now - since > PLANNER_STALE
 
 
 @dataclass(frozen=True)

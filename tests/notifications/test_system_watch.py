@@ -128,6 +128,19 @@ def test_health_is_an_error_when_beat_ticks_into_the_void(client, local_broker):
     assert status == 503 and "알림 계획" in body["scheduler"]["error"]
 
 
+def test_a_freshly_started_scheduler_is_healthy_until_its_first_plan_is_overdue(client, local_broker):
+    """Right after `make run` no reminder plan has run yet: that is not an outage, for fifteen minutes."""
+    with at(NOW):
+        heartbeat_record(started=True)
+    with at(NOW + MINUTE):
+        heartbeat_record()
+        assert health(client)[0] == 200
+    with at(NOW + 16 * MINUTE):
+        heartbeat_record()
+        status, body = health(client)
+    assert status == 503 and "알림 계획" in body["scheduler"]["error"]
+
+
 def test_health_is_an_error_when_a_pending_email_is_older_than_an_hour(client, local_broker, milestone):
     all_is_running(NOW)
     assert OutboxMessage.objects.get().status == "pending"  # due since NOW, nobody sent it
