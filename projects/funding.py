@@ -16,6 +16,7 @@ from django.db.models.functions import Cast, Coalesce, ExtractMonth, ExtractYear
 from django.utils.translation import gettext_lazy as _
 
 from projects.models import Milestone, Plan
+from projects.selectors import funding_totals
 
 
 class Stage:
@@ -139,9 +140,9 @@ def funding_years(*, plan: Plan) -> list[int]:
 def funding_pipeline(*, plan: Plan, year: int) -> Pipeline:
     """The plan, each strategy and each of its projects with money in the pipeline; two queries."""
     years = funding_years(plan=plan)
-    open_q = Q(status__in=Milestone.OPEN_STATUSES)
+    open_q = Milestone.open_q()
     not_cancelled = ~Q(status=Milestone.Status.CANCELLED)
-    achieved = Q(status=Milestone.Status.ACHIEVED)
+    totals = funding_totals()  # asked and passed mean what the dashboard's requested and secured mean
     closed = Q(status__in=(Milestone.Status.ACHIEVED, Milestone.Status.MISSED))
     records = (
         funding_annotate(Milestone.objects.filter(project__plan=plan))
@@ -157,8 +158,8 @@ def funding_pipeline(*, plan: Plan, year: int) -> Pipeline:
             "project__task__strategy__order",
         )
         .annotate(
-            asked=Coalesce(Sum("amount_requested", filter=not_cancelled), 0),
-            passed=Coalesce(Sum("amount_secured", filter=achieved), 0),
+            asked=totals["requested"],
+            passed=totals["secured"],
             closed_asked=Coalesce(Sum("amount_requested", filter=closed), 0),
             open_asked=Coalesce(Sum("amount_requested", filter=open_q), 0),
             milestones=Count("pk", filter=not_cancelled),
