@@ -150,4 +150,3 @@ def korean_first() -> Iterator[None]:
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.deactivate()
-
