@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 
 def bench_database_name(base: str) -> str:
@@ -23,3 +24,20 @@ def database_recreate(server: str, name: str, *, drop_only: bool = False) -> Non
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if not drop_only:
             admin.execute(f'CREATE DATABASE "{name}"')
+
+
+def bench_child_env(database_url: str, var_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a benchmark's child process: production settings (DEBUG off, no template debugging,
+    static files from a manifest) on the bench database, and no Redis."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-only-" + "x" * 50,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "VAR_DIR": str(var_dir),
+        **extra,
+    }
+    env.pop("REDIS_URL", None)
+    return env

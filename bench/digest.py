@@ -25,15 +25,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.databases import bench_database_name  # noqa: E402 (needs the path above)
+from bench.report import markdown_table, median_ms, report_write  # noqa: E402
 
 SERVER = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432")
 DATABASE = bench_database_name("tracker_bench_digest")
@@ -47,15 +46,6 @@ os.environ.update(
     LOG_LEVEL="WARNING",
 )
 os.environ.pop("REDIS_URL", None)
-
-
-def median_ms(action, runs: int) -> float:
-    timings = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
 
 
 def measure(scale: int, runs: int) -> dict:
@@ -150,27 +140,36 @@ def main() -> None:
         rows = [measure(scale, args.runs) for scale in args.scales]
     finally:
         database_recreate(SERVER, DATABASE, drop_only=True)
-    lines = [
+    title = (
         f"Weekly digest (whole plan), {dt.date.today()} ({os.cpu_count()} cores, PostgreSQL on loopback, DEBUG off),"
-        f" median of {args.runs} runs",
-        "",
-        "| scale | milestones | queries | build ms (with 12-week trends) | bare SQL ms | build ÷ SQL | e-mail ms |"
-        " ÷ SQL | page ms | ÷ SQL | PDF ms | ÷ SQL | whole, cold ms | changes in the week |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for row in rows:
-        lines.append(
-            f"| ×{row['scale']} | {row['milestones']:,} | {row['queries']} | {row['build']:.1f} | {row['bare']:.1f}"
-            f" | {row['build'] / row['bare']:.2f} | {row['render']:.1f} | {row['render'] / row['bare']:.1f}"
-            f" | {row['page']:.1f} | {row['page'] / row['bare']:.1f}"
-            f" | {row['pdf']:.0f} | {row['pdf'] / row['bare']:.1f}"
-            f" | {row['whole']:.0f} | {row['changes']:,} |"
-        )
-    report = "\n".join(lines)
-    print(report)
-    out = ROOT / "bench" / "results" / f"digest-{dt.date.today()}.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report + "\n")
+        f" median of {args.runs} runs"
+    )
+    header = ["scale", "milestones", "queries", "build ms (with 12-week trends)", "bare SQL ms", "build ÷ SQL"]
+    header += ["e-mail ms", "÷ SQL", "page ms", "÷ SQL", "PDF ms", "÷ SQL", "whole, cold ms", "changes in the week"]
+    table = markdown_table(
+        header,
+        (
+            [
+                f"×{row['scale']}",
+                f"{row['milestones']:,}",
+                row["queries"],
+                f"{row['build']:.1f}",
+                f"{row['bare']:.1f}",
+                f"{row['build'] / row['bare']:.2f}",
+                f"{row['render']:.1f}",
+                f"{row['render'] / row['bare']:.1f}",
+                f"{row['page']:.1f}",
+                f"{row['page'] / row['bare']:.1f}",
+                f"{row['pdf']:.0f}",
+                f"{row['pdf'] / row['bare']:.1f}",
+                f"{row['whole']:.0f}",
+                f"{row['changes']:,}",
+            ]
+            for row in rows
+        ),
+        align="l" + "r" * 13,
+    )
+    report_write("digest", title, table)
 
 
 if __name__ == "__main__":

@@ -96,23 +96,14 @@ def main() -> None:
         print(json.dumps(measure(args.child, args.runs)))
         return
     sys.path.insert(0, str(ROOT))
-    from bench.databases import bench_database_name, database_recreate
+    from bench.databases import bench_child_env, bench_database_name, database_recreate
+    from bench.report import load_average, markdown_table, report_write
 
     results = []
     for scale in args.scales:
         name = bench_database_name(f"tracker_bench_x{scale}")
         database_recreate(BASE_URL, name)
-        # Production settings: DEBUG off (no template debug overhead), static files from a manifest.
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"{BASE_URL}/{name}",
-            "DEBUG": "false",
-            "SECRET_KEY": "bench-only-" + "x" * 50,
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "SECURE_SSL_REDIRECT": "false",
-            "VAR_DIR": str(ROOT / "var" / "bench"),
-        }
-        env.pop("REDIS_URL", None)
+        env = bench_child_env(f"{BASE_URL}/{name}", ROOT / "var" / "bench")
         output = subprocess.run(
             [sys.executable, __file__, "--child", str(scale), "--runs", str(args.runs)],
             env=env,
@@ -122,19 +113,19 @@ def main() -> None:
             check=True,
         ).stdout
         results += json.loads(output.strip().splitlines()[-1])
-    lines = [
-        f"Portfolio pages, {dt.date.today()} ({os.cpu_count()} cores), {args.runs} runs each",
-        "",
-        "| page | scale | median ms | p95 ms | queries |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for row in sorted(results, key=lambda r: (r["page"], r["scale"])):
-        lines.append(f"| {row['page']} | ×{row['scale']} | {row['median_ms']} | {row['p95_ms']} | {row['queries']} |")
-    report = "\n".join(lines)
-    print(report)
-    out = ROOT / "bench" / "results" / f"portfolio-{dt.date.today()}.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report + "\n")
+    title = (
+        f"Portfolio pages, {dt.date.today()} ({os.cpu_count()} cores; load average (1, 5, 15 min) {load_average()}"
+        f" at the end), {args.runs} runs each"
+    )
+    table = markdown_table(
+        ["page", "scale", "median ms", "p95 ms", "queries"],
+        (
+            [row["page"], f"×{row['scale']}", row["median_ms"], row["p95_ms"], row["queries"]]
+            for row in sorted(results, key=lambda r: (r["page"], r["scale"]))
+        ),
+        align="lrrrr",
+    )
+    report_write("portfolio", title, table)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.databases import bench_database_name  # noqa: E402 (needs the path above)
+from bench.report import load_average, markdown_table, report_write  # noqa: E402
 
 SERVER = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432")
 DATABASE = bench_database_name("tracker_bench")
@@ -310,7 +311,7 @@ def main() -> None:
     from bench.databases import database_recreate
 
     django.setup()
-    load_before = os.getloadavg()[0]
+    load_before = load_average()
     rows = []
     try:
         for scale in args.scales:
@@ -321,21 +322,25 @@ def main() -> None:
         if not args.keep:
             database_recreate(SERVER, DATABASE, drop_only=True)
 
-    lines = [
+    title = (
         f"Deadline reminders, {dt.date.today()} ({os.cpu_count()} cores, PostgreSQL and Redis on loopback, DEBUG off;"
-        f" load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end)",
-        "",
-        "| scenario | size | wall s | queries | outcome |",
-        "|---|---:|---:|---:|---|",
-    ]
-    for row in rows:
-        queries = "–" if row["queries"] is None else row["queries"]
-        lines.append(f"| {row['scenario']} | {row['size']} | {row['seconds']:.2f} | {queries} | {row['outcome']} |")
-    report = "\n".join(lines)
-    print(report)
-    out = ROOT / "bench" / "results" / f"reminders-{dt.date.today()}.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report + "\n")
+        f" load average (1, 5, 15 min) {load_before} at the start, {load_average()} at the end)"
+    )
+    table = markdown_table(
+        ["scenario", "size", "wall s", "queries", "outcome"],
+        (
+            [
+                row["scenario"],
+                row["size"],
+                f"{row['seconds']:.2f}",
+                "–" if row["queries"] is None else row["queries"],
+                row["outcome"],
+            ]
+            for row in rows
+        ),
+        align="lrrrl",
+    )
+    report_write("reminders", title, table)
 
 
 if __name__ == "__main__":

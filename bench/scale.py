@@ -38,7 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.databases import bench_database_name  # noqa: E402 (needs the path above)
+from bench.databases import bench_child_env, bench_database_name  # noqa: E402 (needs the path above)
+from bench.report import load_average, markdown_table, median_ms, report_write  # noqa: E402
 
 SERVER = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432")
 PARTS = ("exports", "pages", "planner", "import", "escalation")
@@ -50,15 +51,6 @@ def database_for(scale: int) -> str:
 
 
 # The child ---------------------------------------------------------------------------------------------------
-
-
-def _median_ms(action, runs: int) -> float:
-    timings = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
 
 
 class Recorder:
@@ -117,8 +109,8 @@ def _measure_request(client, url: str, runs: int) -> dict:
     with connection.execute_wrapper(recorder):
         size = _request(client, url)
     selects = recorder.selects()
-    wall = _median_ms(lambda: _request(client, url), runs)
-    bare = _median_ms(lambda: _replay(selects), runs)
+    wall = median_ms(lambda: _request(client, url), runs)
+    bare = median_ms(lambda: _replay(selects), runs)
     return {"ms": wall, "sql_ms": bare, "queries": len(recorder.statements), "bytes": size}
 
 
@@ -233,7 +225,7 @@ def measure_planner(scale: int, runs: int) -> list[dict]:
             bare_rows = len(cursor.fetchall())
 
     bare()
-    bare_ms = _median_ms(bare, runs)
+    bare_ms = median_ms(bare, runs)
     first, steady, queries, widest = [], [], {}, 0
 
     def widest_statement(execute, sql, params, many, context):
@@ -313,8 +305,8 @@ def measure_escalation(scale: int, runs: int) -> list[dict]:
     with connection.execute_wrapper(recorder):
         messages_render(message_ids={biggest.pk}, status=status)
     selects = recorder.selects()
-    wall = _median_ms(lambda: messages_render(message_ids={biggest.pk}, status=status), runs)
-    bare = _median_ms(lambda: _replay(selects), runs)
+    wall = median_ms(lambda: messages_render(message_ids={biggest.pk}, status=status), runs)
+    bare = median_ms(lambda: _replay(selects), runs)
     biggest.refresh_from_db()
     size = len(biggest.body_text.encode()) + len(biggest.body_html.encode())
     items = Reminder.objects.filter(message=biggest).count()
@@ -381,18 +373,12 @@ def run_scale(scale: int, runs: int, parts: list[str], reuse: bool) -> list[dict
         with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
             if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
                 admin.execute(f'CREATE DATABASE "{name}"')
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tracker.settings",
-        "DATABASE_URL": f"{SERVER}/{name}",
-        "DEBUG": "false",
-        "SECRET_KEY": "bench-only-" + "x" * 50,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
-        "VAR_DIR": str(ROOT / "var" / "bench-scale"),
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("REDIS_URL", None)
+    env = bench_child_env(
+        f"{SERVER}/{name}",
+        ROOT / "var" / "bench-scale",
+        DJANGO_SETTINGS_MODULE="tracker.settings",
+        LOG_LEVEL="WARNING",
+    )
     env.pop("EMAIL_URL", None)
     command = [sys.executable, __file__, "--child", str(scale), "--runs", str(runs), "--only", *parts]
     if reuse:
@@ -431,36 +417,47 @@ def main() -> None:
         print(json.dumps(child(args.child, args.runs, args.only, args.reuse), default=str))
         return
 
-    load_before = os.getloadavg()
+    load_before = load_average()
     rows = []
     for scale in args.scales:
         rows += run_scale(scale, args.runs, args.only, args.reuse)
     for scale in args.planner_scales:
         if scale not in args.scales:
             rows += run_scale(scale, args.runs, ["planner"], args.reuse)
-    load_after = os.getloadavg()
-    lines = [
+    title = (
         f"National scale, {dt.date.today()} ({os.cpu_count()} cores, PostgreSQL on loopback, DEBUG off), median of"
         f" {args.runs} runs (exports at ×100: {max(1, args.runs // 2)}); load average (1, 5, 15 min)"
-        f" {', '.join(f'{x:.2f}' for x in load_before)} at the start, {', '.join(f'{x:.2f}' for x in load_after)}"
-        " at the end",
-        "",
-        "| part | what | scale | ms | its SQL ms | ratio (target) | queries | widest statement (params) | bytes |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for row in sorted(rows, key=lambda r: (ROW_ORDER.index(r["part"]), r["what"], r["scale"])):
-        target = f" (≤ {row['target']}×)" if row.get("target") else ""
-        sql = f"{row['sql_ms']:.1f}" if row.get("sql_ms") else "–"
-        size = f"{row['bytes']:,}" if row.get("bytes") else "–"
-        lines.append(
-            f"| {row['part']} | {row['what']} | ×{row['scale']} | {row['ms']:.1f} | {sql} | {_ratio(row)}{target}"
-            f" | {row.get('queries', '–')} | {row.get('widest', '–')} | {size} |"
-        )
-    report = "\n".join(lines)
-    print(report)
-    out = ROOT / "bench" / "results" / f"scale-{dt.date.today()}.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report + "\n")
+        f" {load_before} at the start, {load_average()} at the end"
+    )
+    table = markdown_table(
+        [
+            "part",
+            "what",
+            "scale",
+            "ms",
+            "its SQL ms",
+            "ratio (target)",
+            "queries",
+            "widest statement (params)",
+            "bytes",
+        ],
+        (
+            [
+                row["part"],
+                row["what"],
+                f"×{row['scale']}",
+                f"{row['ms']:.1f}",
+                f"{row['sql_ms']:.1f}" if row.get("sql_ms") else "–",
+                _ratio(row) + (f" (≤ {row['target']}×)" if row.get("target") else ""),
+                row.get("queries", "–"),
+                row.get("widest", "–"),
+                f"{row['bytes']:,}" if row.get("bytes") else "–",
+            ]
+            for row in sorted(rows, key=lambda r: (ROW_ORDER.index(r["part"]), r["what"], r["scale"]))
+        ),
+        align="llrrrrrrr",
+    )
+    report_write("scale", title, table)
 
 
 if __name__ == "__main__":
