@@ -13,12 +13,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.db import connection, transaction
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from projects import roles
 from tests.factories import CoreProjectFactory, UserFactory
+from tests.portfolio import NOW, hand_counted_portfolio
 from tests.smtp import SmtpServer
 
 IN_CI = bool(os.environ.get("CI"))
@@ -55,6 +57,13 @@ def shared_rows(django_db_blocker) -> Iterator[None]:
     with django_db_blocker.unblock(), transaction.atomic():
         yield
         transaction.set_rollback(True)
+
+
+def signed_in(user) -> Client:
+    """A test client signed in as ``user`` (without the sign-in form, which tests/security/test_login.py covers)."""
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 @pytest.fixture
@@ -105,8 +114,31 @@ def outsider(db):
 
 
 @pytest.fixture
+def viewer(db):
+    return UserFactory(username="viewer", role=roles.VIEWER)
+
+
+@pytest.fixture
+def tf_head(db):
+    return UserFactory(username="tfhead", first_name="단장", role=roles.TF_HEAD)
+
+
+@pytest.fixture
 def project(owner, teammate):
     return CoreProjectFactory(managers=[owner, teammate])
+
+
+@pytest.fixture
+def portfolio_clock() -> Iterator[None]:
+    """The clock stands at tests.portfolio.NOW, the moment the hand-counted portfolio is counted at."""
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def portfolio(owner, portfolio_clock):
+    """Two strategies, three tasks, four projects and nine milestones, counted by hand (tests/portfolio.py)."""
+    return hand_counted_portfolio(owner)
 
 
 @pytest.fixture

@@ -9,15 +9,8 @@ import pytest
 import time_machine
 
 from notifications.digest import digests_plan
-from projects import roles
 from tests.e2e.conftest import PHONE
-from tests.factories import UserFactory
 from tests.notifications.digest_week import at, hand_counted_week
-
-
-@pytest.fixture
-def tf_head(db):
-    return UserFactory(username="tfhead", first_name="단장", role=roles.TF_HEAD)
 
 
 @pytest.fixture

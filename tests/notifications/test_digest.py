@@ -20,7 +20,7 @@ from django.urls import reverse
 from notifications.digest import Scope, digest_build, digests_plan
 from notifications.models import DigestPolicy, NotificationPreference, OutboxMessage
 from notifications.outbox import outbox_dispatch
-from projects import roles, services
+from projects import services
 from projects.models import Milestone
 from projects.money import eok_to_won
 from tests.factories import (
@@ -34,11 +34,6 @@ from tests.factories import (
 from tests.notifications.digest_week import W47, at, hand_counted_week
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tf_head(db):
-    return UserFactory(username="tfhead", first_name="단장", role=roles.TF_HEAD)
 
 
 @pytest.fixture

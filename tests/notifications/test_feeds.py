@@ -7,31 +7,12 @@ import datetime as dt
 
 import icalendar
 import pytest
-import time_machine
 from django.urls import reverse
 
 from notifications.feeds import calendar_feed_for, calendar_feed_rotate
-from projects import roles
 from tests.factories import UserFactory
-from tests.portfolio import NOW, hand_counted_portfolio
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def viewer(db):
-    return UserFactory(username="viewer", role=roles.VIEWER)
-
-
-@pytest.fixture
-def portfolio(owner):
-    return hand_counted_portfolio(owner)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("portfolio_clock")]
 
 
 def test_a_personal_feed_holds_the_milestones_a_person_owns_or_manages(client, owner, portfolio):

@@ -24,6 +24,7 @@ from people.models import Profile
 from people.names import person_label
 from projects import services
 from projects.models import Plan
+from tests.conftest import signed_in
 from tests.factories import MilestoneFactory, UserFactory
 from tracker.dates import SEOUL
 
@@ -37,12 +38,6 @@ def frozen_clock():
     # Korean, whatever language a request of an earlier test left active in this thread.
     with time_machine.travel(NOW, tick=False), translation.override("ko"):
         yield
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def text(content: bytes) -> str:

@@ -17,7 +17,7 @@ from django.urls import reverse
 from projects import roles, services
 from projects.models import CoreProject, Milestone, ProgressUpdate
 from projects.views import MILESTONE_ACTIONS
-from tests.conftest import shared_rows
+from tests.conftest import shared_rows, signed_in
 from tests.factories import CoreProjectFactory, MilestoneFactory, UserFactory, user_with_role
 from tracker.dates import SEOUL
 
@@ -154,12 +154,6 @@ def database_state() -> dict[str, Any]:
             ProgressUpdate.history.count(),
         ),
     }
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 # Anonymous visitors ---------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from projects import services
 from projects.forms import MilestoneForm
 from projects.models import Milestone, MilestoneTemplateStep, Plan
 from projects.spreadsheets.files import portfolio_import
+from tests.conftest import signed_in
 from tests.factories import CoreProjectFactory, MilestoneFactory
 from tracker.dates import SEOUL
 
@@ -45,12 +46,6 @@ def frozen_clock():
 @pytest.fixture
 def milestone(project, owner):
     return MilestoneFactory(project=project, owner=owner, title="국비 신청서", due_date=dt.date(2026, 12, 2))
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def text(content: bytes | str) -> str:

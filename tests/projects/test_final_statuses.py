@@ -17,6 +17,7 @@ from django.urls import reverse
 from projects import roles, services
 from projects.history import project_history
 from projects.models import Milestone
+from tests.conftest import signed_in
 from tests.factories import MilestoneFactory, user_with_role
 from tracker.dates import SEOUL
 
@@ -34,12 +35,6 @@ def frozen_clock():
 @pytest.fixture
 def milestone(project, owner):
     return MilestoneFactory(project=project, owner=owner, title="국비 신청서", due_date=dt.date(2026, 12, 2))
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def page_text(response) -> str:

@@ -16,6 +16,7 @@ from django.urls import reverse
 from projects import services
 from projects.history import project_history
 from projects.models import Milestone
+from tests.conftest import signed_in
 from tests.factories import MilestoneFactory
 from tracker.dates import SEOUL
 
@@ -53,12 +54,6 @@ def frozen_clock():
 @pytest.fixture
 def milestone(project, owner):
     return MilestoneFactory(project=project, owner=owner, title="국비 신청서", due_date=DUE)
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def in_status(milestone: Milestone, status: str) -> Milestone:

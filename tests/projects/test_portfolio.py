@@ -29,24 +29,7 @@ from tests.factories import (
 )
 from tests.portfolio import NOW, TODAY, hand_counted_portfolio
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def viewer(db):
-    return UserFactory(username="viewer", role=roles.VIEWER)
-
-
-@pytest.fixture
-def portfolio(owner):
-    """Two strategies, three tasks, four projects and nine milestones, counted by hand (tests/portfolio.py)."""
-    return hand_counted_portfolio(owner)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("portfolio_clock")]
 
 
 def test_the_dashboard_rolls_up_the_hand_counted_portfolio(portfolio):

@@ -11,15 +11,9 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from projects import roles
-from tests.factories import CoreProjectFactory, MilestoneFactory, UserFactory
+from tests.factories import CoreProjectFactory, MilestoneFactory
 
 UTF8_BOM = b"\xef\xbb\xbf"
-
-
-@pytest.fixture
-def viewer(db):
-    return UserFactory(username="viewer", role=roles.VIEWER)
 
 
 @pytest.fixture

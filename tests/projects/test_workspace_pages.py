@@ -24,6 +24,7 @@ from projects import roles, services
 from projects.history import project_history
 from projects.models import CoreProject, Milestone, ProgressUpdate
 from projects.money import eok_to_won
+from tests.conftest import signed_in
 from tests.factories import (
     CoreProjectFactory,
     MilestoneFactory,
@@ -45,12 +46,6 @@ PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory
 def frozen_clock():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def text(fragment: str) -> str:
