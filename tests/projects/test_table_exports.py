@@ -21,9 +21,9 @@ from projects import selectors, tables
 from projects.models import CoreProject, Milestone
 from projects.money import eok_to_won
 from tests.factories import CoreProjectFactory, MilestoneFactory, ProgressUpdateFactory, UserFactory
-from tests.projects.test_portfolio import TODAY, frozen_clock, portfolio, viewer  # noqa: F401 (fixtures)
+from tests.portfolio import TODAY
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("portfolio_clock")]
 
 
 def _streamed(client, url: str, params: dict) -> bytes:
