@@ -36,14 +36,20 @@ run: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" WEB_PORT=$(WEB_PORT) SITE_URL="$(SITE_URL)" $(BIN)/honcho start -f Procfile
 
 # With CI set, the suite runs twice: against PostgreSQL and Redis on loopback, then on the SQLite default.
+# pytest-xdist runs it in one worker process per core (TEST_WORKERS=0: all in this process), each with its own
+# test database (test_tracker_gw0, …; SQLite in memory). A module (or class) goes to one worker whole, so that its
+# shared rows (tests/conftest.py: shared_rows) are still made once.
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope
+
 test: setup
 	bash scripts/install-system.sh
 	bash scripts/install-browser.sh
 ifdef CI
-	DATABASE_URL=$(CI_DATABASE_URL) REDIS_URL=$(CI_REDIS_URL) $(BIN)/pytest
-	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -m "not postgres and not redis"
+	DATABASE_URL=$(CI_DATABASE_URL) REDIS_URL=$(CI_REDIS_URL) $(PYTEST)
+	env -u DATABASE_URL -u REDIS_URL $(PYTEST) -m "not postgres and not redis"
 else
-	$(BIN)/pytest
+	$(PYTEST)
 endif
 
 # Benchmarks (not tests): each prints a table and writes it to bench/results/. Needs PostgreSQL and Redis.

@@ -36,6 +36,40 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.redis)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist's ``--dist loadscope`` (make test), kept in the order pytest-django puts the tests in.
+
+    A module (or class) goes to one worker whole, so that its shared rows are made once; the cases of a
+    parametrized browser test (tests/e2e) are shared out one by one, so that the slowest do not keep one worker
+    busy at the end. Units are handed out in the order of the collection, not largest first: pytest-django runs
+    the tests that commit and flush the database (browser, live server, real workers) after all the others,
+    because a flush takes the rows the migrations made (the role groups, the milestone templates) with it, so a
+    worker must not get a plain database test after one of them. A module whose tests pytest-django split in two
+    (plain ones first, transactional ones at the end) is two units.
+    """
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    config.option.loadscopereorder = False
+
+    class InCollectionOrder(LoadScopeScheduling):
+        units: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.units is None:  # self.collection is complete by the first call
+                self.units, module, runs = {}, None, 0
+                for each in self.collection:
+                    if each.split("::", 1)[0] != module:
+                        module, runs = each.split("::", 1)[0], runs + 1
+                    browser_case = each.startswith("tests/e2e/") and "[" in each
+                    self.units[each] = each if browser_case else f"{runs} {super()._split_scope(each)}"
+            return self.units[nodeid]
+
+    return InCollectionOrder(config, log)
+
+
 def require_service(available: bool, reason: str) -> None:
     if available:
         return

@@ -8,6 +8,7 @@ DEBUG=false, ALLOWED_HOSTS and SITE_URL.
 from __future__ import annotations
 
 import datetime
+import os
 import secrets
 from email.utils import getaddresses
 from pathlib import Path
@@ -31,8 +32,17 @@ def _local_secret_key() -> str:
     """A key generated once into var/ so that local sessions survive restarts; never used in production."""
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+        # Processes that start together (web, worker and beat; the test workers) must not read a half-written
+        # key: each writes its own file whole, and the first to link it in place wins.
+        draft = key_file.with_name(f".secret_key.{os.getpid()}")
+        draft.write_text(secrets.token_urlsafe(50))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return key_file.read_text().strip()
 
 

@@ -3,7 +3,10 @@ scrolls sideways on a phone, Hangul never breaks inside a word, and a screenshot
 test-artifacts/screens/<role>/<page>-<width>.png.
 
 The data is the real plan (load_seeds) with the sample portfolio (seed_demo) and its sample users, as a
-newcomer sees it after `make run`. One browser context per role: one sign-in, then every page.
+newcomer sees it after `make run`. One browser context per role: one sign-in, then every page, loaded once and
+checked wide, then again after the window narrows to a phone's width (the pages lay themselves out with CSS alone,
+so a second load would show the same page). The roles are checked in three tests, which parallel test workers
+share out (tests/conftest.py: pytest_xdist_make_scheduler).
 """
 
 from __future__ import annotations
@@ -61,8 +64,13 @@ BROKEN_WORDS = """() => {
   return broken;
 }"""
 
-ROLES = ["demo_pm", "demo_tf_head", "demo_viewer", "demo_admin"]
 READERS = ("demo_tf_head", "demo_viewer")
+# Three groups with about as many pages each; None is the anonymous visitor (the sign-in page).
+ROLE_GROUPS = {
+    "anonymous-and-manager": [None, "demo_pm"],
+    "readers": list(READERS),
+    "admin": ["demo_admin"],
+}
 
 
 @pytest.fixture
@@ -138,13 +146,14 @@ def _sign_in(page, username: str) -> None:
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
+@pytest.mark.parametrize("roles", ROLE_GROUPS.values(), ids=ROLE_GROUPS.keys())
 def test_every_main_page_works_on_a_phone_and_passes_axe_for_every_role(
-    browser, live_server, sample_portfolio, artifacts
+    browser, live_server, sample_portfolio, artifacts, roles
 ):
     """One sign-in per role, every page at both widths; all problems are listed together at the end."""
     project, milestone = sample_portfolio["project"], sample_portfolio["milestone"]
     problems = []
-    for role in [None, *ROLES]:
+    for role in roles:
         folder = artifacts / "screens" / (role or "anonymous")
         folder.mkdir(parents=True, exist_ok=True)
         context = browser.new_context(viewport=WIDE, locale="ko-KR", base_url=live_server.url)
@@ -156,11 +165,12 @@ def test_every_main_page_works_on_a_phone_and_passes_axe_for_every_role(
                 _sign_in(page, role)
             pages = _pages(role, project, milestone) if role else [("login", "/accounts/login/")]
             for name, url in pages:
+                page.set_viewport_size(WIDE)
+                response = page.goto(url)
+                assert response.status == 200, f"{role or 'anonymous'} {url}: HTTP {response.status}"
                 for viewport in (WIDE, PHONE):
                     page.set_viewport_size(viewport)
-                    response = page.goto(url)
                     where = f"{role or 'anonymous'} {url} @{viewport['width']}"
-                    assert response.status == 200, f"{where}: HTTP {response.status}"
                     page.screenshot(path=folder / f"{name}-{viewport['width']}.png", full_page=True)
                     # TF heads and viewers see the pages the others see, with fewer buttons: axe once, wide.
                     run_axe = role not in READERS or viewport is WIDE

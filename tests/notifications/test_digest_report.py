@@ -22,9 +22,9 @@ from tests.notifications import test_digest as hand_counted
 
 pytestmark = pytest.mark.django_db
 
-# The hand-counted week of test_digest.py and its fixtures.
+# The hand-counted week of test_digest.py and its fixture (tf_head: tests/conftest.py).
 W47, at = hand_counted.W47, hand_counted.at
-week, tf_head = hand_counted.week, hand_counted.tf_head
+week = hand_counted.week
 
 
 def pdf_pages(content: bytes) -> list[str]:
