@@ -68,7 +68,7 @@ def id_set(ids: Iterable[int]) -> RawSQL:
     """A subquery of ``ids`` for ``field__in=id_set(ids)``: one parameter however many ids there are."""
     ids = list(ids)
     if is_postgresql():
-        return RawSQL("SELECT unnest(%s::bigint[])", [ids])
+        return RawSQL("SELECT unnest(%s::bigint[])", [_array(ids)])
     return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)])
 
 
@@ -76,5 +76,5 @@ def text_set(values: Iterable[str]) -> RawSQL:
     """The same for strings (keys, addresses)."""
     values = list(values)
     if is_postgresql():
-        return RawSQL("SELECT unnest(%s::text[])", [values])
+        return RawSQL("SELECT unnest(%s::text[])", [_array(values)])
     return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(values)])
