@@ -3,6 +3,7 @@ to its own SQL, at ×1, ×10 and ×100 (the planner also at ×1000 on request).
 
     DEBUG=true .venv/bin/python bench/scale.py [--scales 1 10 100] [--planner-scales 1000] [--runs 5]
                                                [--only exports pages planner import escalation] [--reuse]
+                                               [--out scale-planner-<date>.md]
 
 Each scale gets a PostgreSQL database of its own, ``tracker_bench_scale_x<scale>`` plus BENCH_DB_SUFFIX
 (bench/databases.py), filled by bench/generate.py and dropped at the end (kept with --reuse, which also reuses
@@ -11,9 +12,10 @@ off). What "its SQL" is, for each row:
 
 - export, page: every statement the request sent, captured and replayed through a raw cursor that fetches all
   rows (what the database alone needs to answer the request). Exports are read to the last byte.
-- planner, first pass and steady tick: one statement that finds the same reminders, the open milestones due on
-  a day a threshold falls due now with their recipients (owner, else the project's managers), plus escalations.
-  The first pass records and queues; the steady tick (the same moment again) finds nothing new.
+- planner, first pass and steady tick: one statement that finds exactly the rows the first pass writes (owed and
+  skipped, with the planner's access routing and skip reasons; the bench checks that the two sets are equal).
+  The first pass records and queues; the steady tick (the same moment again) finds nothing new. Also shown: the
+  same rows found and written by one INSERT … SELECT (rolled back), the floor for any first pass.
 - import: preview and confirm of the tracker's own milestone export of N rows (the round trip), against the
   statements it sent, replayed. Reported as rows per second too.
 - escalation: the largest reminder e-mail of the day (the TF head's), bytes and items, against its SQL.
