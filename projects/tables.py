@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import django_tables2 as tables
+from django.db.models import Model
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.encoding import force_str
 from django.utils.formats import localize
 from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext_lazy as _
+from django_tables2.columns import ManyToManyColumn
+from django_tables2.columns.linkcolumn import BaseLinkColumn
 from django_tables2.rows import BoundRow, BoundRows
-from django_tables2.utils import AttributeDict, signature
+from django_tables2.utils import A, AttributeDict, signature
 
 from people.names import person_label
 from projects.models import CoreProject, Milestone
@@ -108,20 +112,24 @@ class Table(tables.Table):
     @property
     def tbody_html(self) -> str:
         """The ``<tbody>`` of the tracker's table template (django_tables2/tracker.html), cell for cell, with each
-        column's ``<td>`` attributes and label worked out once (the app's column attributes do not depend on the
-        row)."""
+        column's ``<td>`` attributes, label and way to its value worked out once (the app's column attributes do
+        not depend on the row)."""
         columns = list(self.columns)
         cells = [
             (column.name, column.attrs["td"].as_html(), conditional_escape(column.header), column.localize)
             for column in columns
         ]
+        writers: dict[type, list] = {}
         parts = [f'<tbody {self.attrs.get("tbody", AttributeDict()).as_html()} role="rowgroup">']
         for row in self.paginated_rows:
+            record = row.record
+            kind = type(record)
+            if kind not in writers:
+                writers[kind] = [_cell_writer(self, column, kind) for column in columns]
             parts.append(f'<tr {row.attrs.as_html()} role="row">')
-            for name, td, label, localized in cells:
-                parts.append(
-                    f'<td {td} role="cell" data-label="{label}">{_cell_html(row.get_cell(name), localized)}</td>'
-                )
+            for (name, td, label, localized), writer in zip(cells, writers[kind], strict=True):
+                content = writer(record) if writer is not None else row.get_cell(name)
+                parts.append(f'<td {td} role="cell" data-label="{label}">{_cell_html(content, localized)}</td>')
             parts.append("</tr>")
         if len(parts) == 1 and self.empty_text:
             parts.append(
@@ -132,8 +140,94 @@ class Table(tables.Table):
         return mark_safe("".join(parts))  # noqa: S308 (every cell is escaped above, or safe from format_html)
 
 
+# What a cell's render method may ask for, apart from its row (a method that asks for its row, or for everything,
+# goes through django-tables2's BoundRow).
+_RECORD_ARGUMENTS = frozenset({"value", "record", "column", "bound_column", "table"})
+
+
+def _cell_writer(table: Table, bound_column, model: type):
+    """A function from a record to its cell's content, equal to ``BoundRow.get_cell``, with what django-tables2
+    looks up for every cell (the accessor's model field and choices, the render method's arguments, the default)
+    looked up once; None where the column needs django-tables2's own way (links, many-to-many, rows that are not
+    model instances)."""
+    column = bound_column.column
+    if bound_column.link or isinstance(column, BaseLinkColumn | ManyToManyColumn) or not issubclass(model, Model):
+        return None
+    arguments, catch_all = signature(bound_column.render)
+    if catch_all or not set(arguments) <= _RECORD_ARGUMENTS:
+        return None
+    if callable(column._default):
+        return None
+    accessor = A(bound_column.accessor)
+    bits = accessor.bits
+    if not bits:
+        return None
+    value_of = _value_reader(accessor, model)
+    render = bound_column.render
+    empty_values = column.empty_values
+    default = bound_column.default
+    fixed = {"column": column, "bound_column": bound_column, "table": table}
+    fixed = {name: fixed[name] for name in arguments if name in fixed}
+    wants_value, wants_record = "value" in arguments, "record" in arguments
+
+    def write(record):
+        value = value_of(record)
+        if value in empty_values:
+            return default
+        kwargs = dict(fixed)
+        if wants_value:
+            kwargs["value"] = value
+        if wants_record:
+            kwargs["record"] = record
+        return render(**kwargs)
+
+    return write
+
+
+def _value_reader(accessor: A, model: type):
+    """The value django-tables2 gives a cell: the choice's label (``get_FOO_display()``) where the accessor ends in a
+    field with choices on a model instance, else what the accessor resolves to (None where it fails)."""
+    path, remainder = accessor.bits[:-1], accessor.bits[-1]
+    field = accessor.get_field(model)
+    display = f"get_{remainder}_display" if getattr(field, "choices", ()) else None
+    # get_FOO_display() builds a dictionary of every choice, translating each label, for every cell.
+    labels = {value: force_str(label) for value, label in field.flatchoices} if display else {}
+
+    def resolve(record):
+        try:
+            return accessor.resolve(record)
+        except Exception:  # noqa: BLE001 (django-tables2 leaves such a cell empty)
+            return None
+
+    def read(record):
+        penultimate = record
+        for bit in path:
+            penultimate = getattr(penultimate, bit, None)
+            if penultimate is None or callable(penultimate):
+                return resolve(record)  # the accessor's own way: dictionaries, calls, a relation that is null
+        if display is not None and isinstance(penultimate, Model):
+            method = getattr(penultimate, display, None)
+            if method is not None:
+                stored = getattr(penultimate, field.attname)
+                try:
+                    return labels[stored] if stored in labels else force_str(stored, strings_only=True)
+                except TypeError:  # unhashable
+                    return method()
+        value = getattr(penultimate, remainder, _MISSING)
+        if value is _MISSING or callable(value):
+            return resolve(record)
+        return value
+
+    return read
+
+
+_MISSING = object()
+
+
 def _cell_html(value, localized: bool | None) -> str:
     """A cell as ``{{ cell }}`` (or ``|localize`` / ``|unlocalize``) writes it in a template."""
+    if type(value) is SafeString:
+        return value
     value = template_localtime(value)
     value = localize(value, use_l10n=localized)
     return conditional_escape(value)
@@ -196,8 +290,8 @@ class ProjectDeadlineTable(Table):
     def value_name(self, value) -> str:
         return value
 
-    def render_rag_status(self, record: CoreProject) -> str:
-        return rag_badge(record.rag_status, record.get_rag_status_display())
+    def render_rag_status(self, value: str, record: CoreProject) -> str:
+        return rag_badge(record.rag_status, value)  # value: the status's label
 
     def render_next_milestone_due(self, value, record: CoreProject) -> str:
         return format_html("{} <span class='muted'>{}</span>", dday_badge(value), record.next_milestone_title)
@@ -269,8 +363,8 @@ class MilestoneTable(Table):
             return format_html("{} {}", value.isoformat(), dday_badge(value, self.today))
         return value.isoformat()
 
-    def render_status(self, record: Milestone) -> str:
-        text = record.get_status_display()
+    def render_status(self, value: str, record: Milestone) -> str:
+        text = value  # the status's label
         if record.completed_on:
             text = f"{text} ({short_date(record.completed_on, self.today)})"
         return format_html('<span class="status status-{}">{}</span>', record.status, text)
