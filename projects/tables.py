@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import django_tables2 as tables
 from django.db.models import Model
 from django.template.loader import render_to_string
@@ -24,6 +26,7 @@ from projects.permissions import is_portfolio_admin
 from projects.table_exports import ExportField, choice_labels, person_labels
 from projects.templatetags.dates import short_date
 from tracker.dates import dday_label, seoul_today
+from tracker.html import attributes, escaped
 
 # Amounts and counts line up on the right, header and cells alike.
 NUMERIC = {"th": {"class": "num"}, "td": {"class": "num"}}
@@ -60,6 +63,9 @@ class _Row(BoundRow):
 
     @property
     def attrs(self):
+        return AttributeDict(self.attributes())
+
+    def attributes(self) -> dict:
         """Row attributes (the app's are flat: a value, or a function of the record)."""
         attrs = {
             name: value(record=self._record) if callable(value) else value
@@ -67,7 +73,7 @@ class _Row(BoundRow):
         }
         even_odd = self.get_even_odd_css_class()
         attrs["class"] = f"{attrs['class']} {even_odd}" if attrs.get("class") else even_odd
-        return AttributeDict(attrs)
+        return attrs
 
     def _call(self, bound_column, kind: str, value):
         method = getattr(bound_column, kind)
@@ -109,6 +115,11 @@ class Table(tables.Table):
         self.cell_arguments: dict[tuple[str, str], tuple[tuple[str, ...], str | None]] = {}
         self.rows = _Rows(data=self.data, table=self, pinned_data=self.pinned_data)
 
+    @cached_property
+    def project_url(self) -> str:
+        """A project page's URL with a placeholder for the id: one reverse() per table instead of one per row."""
+        return reverse("projects:project", args=[0]).replace("/0/", "/{}/")
+
     @property
     def tbody_html(self) -> str:
         """The ``<tbody>`` of the tracker's table template (django_tables2/tracker.html), cell for cell, with each
@@ -126,7 +137,7 @@ class Table(tables.Table):
             kind = type(record)
             if kind not in writers:
                 writers[kind] = [_cell_writer(self, column, kind) for column in columns]
-            parts.append(f'<tr {row.attrs.as_html()} role="row">')
+            parts.append(f'<tr {attributes(row.attributes())} role="row">')
             for (name, td, label, localized), writer in zip(cells, writers[kind], strict=True):
                 content = writer(record) if writer is not None else row.get_cell(name)
                 parts.append(f'<td {td} role="cell" data-label="{label}">{_cell_html(content, localized)}</td>')
@@ -230,14 +241,16 @@ def _cell_html(value, localized: bool | None) -> str:
         return value
     value = template_localtime(value)
     value = localize(value, use_l10n=localized)
-    return conditional_escape(value)
+    return escaped(value)
 
 
 class ProjectLinkColumn(tables.Column):
     """The project's code, linked to the milestone's row on the project page."""
 
-    def render(self, value, record: Milestone) -> str:
-        return format_html('<a href="{}">{}</a>', record.get_absolute_url(), value)
+    def render(self, value, record: Milestone, table: Table) -> str:
+        # Milestone.get_absolute_url, with the project URL worked out once per table.
+        url = f"{table.project_url.format(record.project_id)}#milestone-{record.pk}"
+        return format_html('<a href="{}">{}</a>', url, value)
 
     def value(self, value, **kwargs):
         return value
@@ -275,8 +288,7 @@ class ProjectDeadlineTable(Table):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # One reverse() per table instead of one per cell: the project URL with a placeholder for the id.
-        self.project_url = reverse("projects:project", args=[0]).replace("/0/", "/{}/")
+        self.today = seoul_today()
 
     def render_code(self, value, record: CoreProject) -> str:
         return format_html('<a href="{}">{}</a>', self.project_url.format(record.pk), value)
@@ -294,7 +306,9 @@ class ProjectDeadlineTable(Table):
         return rag_badge(record.rag_status, value)  # value: the status's label
 
     def render_next_milestone_due(self, value, record: CoreProject) -> str:
-        return format_html("{} <span class='muted'>{}</span>", dday_badge(value), record.next_milestone_title)
+        return format_html(
+            "{} <span class='muted'>{}</span>", dday_badge(value, self.today), record.next_milestone_title
+        )
 
     def render_overdue_count(self, value: int) -> str:
         return format_html('<span class="count-alert">{}</span>', value) if value else "0"

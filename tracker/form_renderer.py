@@ -13,9 +13,10 @@ from collections.abc import Callable
 
 from django.forms.renderers import DjangoTemplates
 from django.utils.formats import localize
-from django.utils.html import conditional_escape
-from django.utils.safestring import SafeData, mark_safe
+from django.utils.safestring import SafeData
 from django.utils.timezone import template_localtime
+
+from tracker.html import escaped
 
 WIDGETS = "django/forms/widgets/"
 
@@ -25,7 +26,7 @@ def _text(value) -> str:
     value = localize(template_localtime(value))
     if not issubclass(type(value), str):
         value = str(value)
-    return conditional_escape(value)
+    return escaped(value)
 
 
 def _string(value) -> str:
@@ -36,7 +37,7 @@ def _string(value) -> str:
         formatted = "%s" % value  # noqa: UP031 (the filter's own formatting)
     except (ValueError, TypeError):
         formatted = ""
-    return mark_safe(formatted) if isinstance(value, SafeData) else conditional_escape(formatted)  # noqa: S308
+    return formatted if isinstance(value, SafeData) else escaped(formatted)
 
 
 def _attrs(widget: dict) -> str:
