@@ -32,6 +32,14 @@ from tracker.html import attributes, escaped
 NUMERIC = {"th": {"class": "num"}, "td": {"class": "num"}}
 # A project code ("DEMO-S1-02") is never broken at its hyphens on a wide screen.
 CODE = {"td": {"class": "code"}}
+# Every sort ends in the table's own order, so rows that tie (a status, a kind, an amount shared by thousands of
+# milestones) keep one order from page to page, and an index (column, then these) can serve it (migration 0010).
+PROJECTS_THEN = ("code", "pk")
+MILESTONES_THEN = ("due_date", "pk")
+
+
+def sorted_by(*keys: str, then: tuple[str, ...]) -> tuple[str, ...]:
+    return (*keys, *then)
 
 
 def rag_badge(status: str, label: str) -> str:
@@ -259,14 +267,26 @@ class ProjectLinkColumn(tables.Column):
 class ProjectDeadlineTable(Table):
     """Projects with their next deadline: a manager's own projects, or the whole portfolio."""
 
-    code = tables.Column(verbose_name=_("사업코드"), attrs=CODE)
-    name = tables.Column(verbose_name=_("사업명"))
-    strategy = tables.Column(verbose_name=_("전략"), accessor="task__strategy__code", order_by="task__strategy__order")
-    rag_status = tables.Column(verbose_name=_("추진 상태"))
-    next_milestone_due = tables.Column(verbose_name=_("다음 마일스톤"))
-    overdue_count = tables.Column(verbose_name=_("기한 지남"), attrs=NUMERIC)
-    upcoming_count = tables.Column(verbose_name=_("30일 내"), attrs=NUMERIC)
-    last_note_week = tables.Column(verbose_name=_("최근 주간 보고"))
+    code = tables.Column(verbose_name=_("사업코드"), attrs=CODE, order_by=PROJECTS_THEN)
+    name = tables.Column(verbose_name=_("사업명"), order_by=sorted_by("name", then=PROJECTS_THEN))
+    strategy = tables.Column(
+        verbose_name=_("전략"),
+        accessor="task__strategy__code",
+        order_by=sorted_by("task__strategy__order", then=PROJECTS_THEN),
+    )
+    rag_status = tables.Column(verbose_name=_("추진 상태"), order_by=sorted_by("rag_status", then=PROJECTS_THEN))
+    next_milestone_due = tables.Column(
+        verbose_name=_("다음 마일스톤"), order_by=sorted_by("next_milestone_due", then=PROJECTS_THEN)
+    )
+    overdue_count = tables.Column(
+        verbose_name=_("기한 지남"), attrs=NUMERIC, order_by=sorted_by("overdue_count", then=PROJECTS_THEN)
+    )
+    upcoming_count = tables.Column(
+        verbose_name=_("30일 내"), attrs=NUMERIC, order_by=sorted_by("upcoming_count", then=PROJECTS_THEN)
+    )
+    last_note_week = tables.Column(
+        verbose_name=_("최근 주간 보고"), order_by=sorted_by("last_note_week", then=PROJECTS_THEN)
+    )
 
     class Meta:
         model = CoreProject
@@ -320,14 +340,20 @@ class ProjectDeadlineTable(Table):
 class MilestoneTable(Table):
     """A project's milestones; the last column holds the one-click actions for those who may change it."""
 
-    due_date = tables.Column(verbose_name=_("기한"), attrs={"td": {"class": "due"}})
-    kind = tables.Column(verbose_name=_("유형"))
-    title = tables.Column(verbose_name=_("마일스톤"))
-    responsible_agency = tables.Column(verbose_name=_("소관 부처"))
-    status = tables.Column(verbose_name=_("상태"))
-    amount_requested = tables.Column(verbose_name=_("신청액"), attrs=NUMERIC)
-    amount_secured = tables.Column(verbose_name=_("확보액"), attrs=NUMERIC)
-    owner = tables.Column(verbose_name=_("담당자"))
+    due_date = tables.Column(verbose_name=_("기한"), attrs={"td": {"class": "due"}}, order_by=MILESTONES_THEN)
+    kind = tables.Column(verbose_name=_("유형"), order_by=sorted_by("kind", then=MILESTONES_THEN))
+    title = tables.Column(verbose_name=_("마일스톤"), order_by=sorted_by("title", then=MILESTONES_THEN))
+    responsible_agency = tables.Column(
+        verbose_name=_("소관 부처"), order_by=sorted_by("responsible_agency", then=MILESTONES_THEN)
+    )
+    status = tables.Column(verbose_name=_("상태"), order_by=sorted_by("status", then=MILESTONES_THEN))
+    amount_requested = tables.Column(
+        verbose_name=_("신청액"), attrs=NUMERIC, order_by=sorted_by("amount_requested", then=MILESTONES_THEN)
+    )
+    amount_secured = tables.Column(
+        verbose_name=_("확보액"), attrs=NUMERIC, order_by=sorted_by("amount_secured", then=MILESTONES_THEN)
+    )
+    owner = tables.Column(verbose_name=_("담당자"), order_by=sorted_by("owner", then=MILESTONES_THEN))
     actions = tables.TemplateColumn(
         template_name="projects/_milestone_actions.html",
         verbose_name=_("처리"),
@@ -416,10 +442,16 @@ def _eok_value(value):
 class PortfolioProjectTable(ProjectDeadlineTable):
     """All core projects: sortable, paginated, exportable with Korean headers and 억원 amounts."""
 
-    category = tables.Column(verbose_name=_("구분"))
-    lead_department = tables.Column(verbose_name=_("주관부서"), order_by="lead_department__name")
-    budget_total = tables.Column(verbose_name=_("총사업비(억원)"), attrs=NUMERIC)
-    budget_national = tables.Column(verbose_name=_("국비(억원)"), attrs=NUMERIC)
+    category = tables.Column(verbose_name=_("구분"), order_by=sorted_by("category", then=PROJECTS_THEN))
+    lead_department = tables.Column(
+        verbose_name=_("주관부서"), order_by=sorted_by("lead_department__name", then=PROJECTS_THEN)
+    )
+    budget_total = tables.Column(
+        verbose_name=_("총사업비(억원)"), attrs=NUMERIC, order_by=sorted_by("budget_total", then=PROJECTS_THEN)
+    )
+    budget_national = tables.Column(
+        verbose_name=_("국비(억원)"), attrs=NUMERIC, order_by=sorted_by("budget_national", then=PROJECTS_THEN)
+    )
     # Exports only: the screen shows the next milestone's date and title in one cell; a spreadsheet gets the
     # title and a real date cell side by side.
     next_milestone_date = tables.Column(
@@ -489,13 +521,26 @@ class PortfolioProjectTable(ProjectDeadlineTable):
 class PortfolioMilestoneTable(MilestoneTable):
     """Milestones across the portfolio, with their project; exportable."""
 
-    project_code = ProjectLinkColumn(verbose_name=_("사업코드"), accessor="project__code", attrs=CODE)
-    project_name = tables.Column(verbose_name=_("사업명"), accessor="project__name")
-    strategy = tables.Column(
-        verbose_name=_("전략"), accessor="project__task__strategy__code", order_by="project__task__strategy__order"
+    project_code = ProjectLinkColumn(
+        verbose_name=_("사업코드"),
+        accessor="project__code",
+        attrs=CODE,
+        order_by=sorted_by("project__code", then=MILESTONES_THEN),
     )
-    amount_requested = tables.Column(verbose_name=_("신청액(억원)"), attrs=NUMERIC)
-    amount_secured = tables.Column(verbose_name=_("확보액(억원)"), attrs=NUMERIC)
+    project_name = tables.Column(
+        verbose_name=_("사업명"), accessor="project__name", order_by=sorted_by("project__name", then=MILESTONES_THEN)
+    )
+    strategy = tables.Column(
+        verbose_name=_("전략"),
+        accessor="project__task__strategy__code",
+        order_by=sorted_by("project__task__strategy__order", then=MILESTONES_THEN),
+    )
+    amount_requested = tables.Column(
+        verbose_name=_("신청액(억원)"), attrs=NUMERIC, order_by=sorted_by("amount_requested", then=MILESTONES_THEN)
+    )
+    amount_secured = tables.Column(
+        verbose_name=_("확보액(억원)"), attrs=NUMERIC, order_by=sorted_by("amount_secured", then=MILESTONES_THEN)
+    )
 
     class Meta(MilestoneTable.Meta):
         sequence = ["project_code", "project_name", "strategy", *MilestoneTable.Meta.fields]
