@@ -3,7 +3,7 @@ to its own SQL, at ×1, ×10 and ×100 (the planner also at ×1000 on request).
 
     DEBUG=true .venv/bin/python bench/scale.py [--scales 1 10 100] [--planner-scales 1000] [--runs 5]
                                                [--only exports pages planner import escalation] [--reuse]
-                                               [--out scale-planner-<date>.md]
+                                               [--out FILE]
 
 Each scale gets a PostgreSQL database of its own, ``tracker_bench_scale_x<scale>`` plus BENCH_DB_SUFFIX
 (bench/databases.py), filled by bench/generate.py and dropped at the end (kept with --reuse, which also reuses
@@ -545,7 +545,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS))
     parser.add_argument("--reuse", action="store_true", help="keep the databases, and reuse one already filled")
-    parser.add_argument("--out", help="results file name in bench/results/ (default scale-<date>.md)")
+    parser.add_argument("--out", type=Path, help="where to write the table (default bench/results/scale-<date>.md)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -579,7 +579,7 @@ def main() -> None:
         )
     report = "\n".join(lines)
     print(report)
-    out = ROOT / "bench" / "results" / (args.out or f"scale-{dt.date.today()}.md")
+    out = args.out or ROOT / "bench" / "results" / f"scale-{dt.date.today()}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report + "\n")
 
