@@ -39,11 +39,11 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]], *, a
     return lines
 
 
-def report_write(name: str, title: str, table: list[str]) -> Path:
-    """Print the title and the table, and write them to bench/results/<name>-<today>.md."""
+def report_write(name: str, title: str, table: list[str], *, out: Path | None = None) -> Path:
+    """Print the title and the table, and write them to ``out`` (default bench/results/<name>-<today>.md)."""
     report = "\n".join([title, "", *table])
     print(report)
-    out = RESULTS / f"{name}-{dt.date.today()}.md"
+    out = out or RESULTS / f"{name}-{dt.date.today()}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report + "\n")
     return out

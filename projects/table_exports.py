@@ -30,9 +30,10 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.encoding import force_str
+from django.utils.http import content_disposition_header
 from django_tables2.export import TableExport
 
-from projects.spreadsheets.safety import formula_like, neutralise, neutralised_dataset
+from projects.spreadsheets.safety import ESCAPE, FORMULA_TRIGGERS, formula_like, neutralise, neutralised_dataset
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -81,11 +82,19 @@ _person_labels.per_export = True
 person_labels = _person_labels
 
 
+# The first characters of the text that ``neutralise`` may change: a formula's, or the apostrophe itself.
+_FORMULA_FIRST = frozenset(trigger[0] for trigger in FORMULA_TRIGGERS)
+_NEUTRALISED_FIRST = _FORMULA_FIRST | {ESCAPE[0]}
+
+
 def spreadsheet_text(value: str) -> str:
     """Every database text cell of a CSV export passes through here: formula-like text gets the apostrophe of
     projects.spreadsheets.safety (which the import takes off again). In XLSX the same text is a text cell with
-    Excel's quote prefix, its content unchanged (``_xlsx_row``)."""
-    return neutralise(value)
+    Excel's quote prefix, its content unchanged (``_xlsx_row``). Text whose first character no formula starts
+    with is left as it is without asking ``neutralise`` (most cells: the question was a third of the export)."""
+    if value and value[0] in _NEUTRALISED_FIRST:
+        return neutralise(value)
+    return value
 
 
 def _plain(queryset: models.QuerySet, path: str, *, csv: bool):
@@ -100,14 +109,10 @@ def _plain(queryset: models.QuerySet, path: str, *, csv: bool):
     except (AttributeError, FieldDoesNotExist):
         return _cell if csv else None
     if isinstance(field, models.CharField | models.TextField):
-        return _text_cell if csv else None
+        return spreadsheet_text if csv else None
     if isinstance(field, models.DateField | models.IntegerField | models.BooleanField | models.DecimalField):
         return None
     return _cell
-
-
-def _text_cell(value: str) -> str:
-    return spreadsheet_text(value)
 
 
 def _cell(value):
@@ -171,13 +176,13 @@ class _Echo:
         return value
 
 
-def csv_chunks(plan: TableExportPlan) -> Iterator[bytes]:
+def csv_chunks(headers: list[str], rows: Iterable[list]) -> Iterator[bytes]:
     """The CSV file in chunks of a few hundred rows: BOM and header first. The csv module writes None as an
     empty field, a date as ISO 8601 and a Decimal as its digits, as the old export did."""
     writer = csv.writer(_Echo())
-    yield (BOM + writer.writerow(plan.headers)).encode("utf-8")
+    yield (BOM + writer.writerow(headers)).encode("utf-8")
     buffer: list[str] = []
-    for row in plan.rows(csv=True):
+    for row in rows:
         buffer.append(writer.writerow(row))
         if len(buffer) >= 500:
             yield "".join(buffer).encode("utf-8")
@@ -187,14 +192,14 @@ def csv_chunks(plan: TableExportPlan) -> Iterator[bytes]:
 
 
 def csv_response(plan: TableExportPlan, *, filename: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(csv_chunks(plan), content_type=CSV_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return csv_rows_response(plan.headers, plan.rows(csv=True), filename=filename)
+
+
+def csv_rows_response(headers: list[str], rows: Iterable[list], *, filename: str) -> StreamingHttpResponse:
+    """A CSV download streamed as ``rows`` are produced; the rows' text must already be formula-safe."""
+    response = StreamingHttpResponse(csv_chunks(headers, rows), content_type=CSV_CONTENT_TYPE)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
-
-
-def xlsx_write(plan: TableExportPlan, output, *, title: str) -> None:
-    """The table's rows as an XLSX workbook of one sheet."""
-    xlsx_workbook_write([(title, plan.headers, plan.rows())], output)
 
 
 def xlsx_workbook_write(sheets: list[tuple[str, list[str], Iterable[list]]], output, *, formatted: bool = False):
@@ -250,10 +255,12 @@ _DATE, _NUMBER, _WRAPPED, _QUOTED = ' s="1"', ' s="3"', ' s="4"', ' s="5"'
 
 
 def _text(value: str, strings: dict[str, int], style: str = "") -> str:
-    text = _ILLEGAL_XML.sub("", value)
-    index = strings.get(text)
+    index = strings.get(value)  # a text already in the table has no character XML forbids
     if index is None:
-        index = strings[text] = len(strings)
+        text = _ILLEGAL_XML.sub("", value)
+        index = strings.get(text)
+        if index is None:
+            index = strings[text] = len(strings)
     return f'<c{style} t="s"><v>{index}</v></c>'
 
 
@@ -265,7 +272,7 @@ def _xlsx_row(number: int, row: list, strings: dict[str, int], formatted: bool =
         if value is None:
             cells.append("<c/>")
         elif kind is str:
-            if formula_like(value):
+            if value and value[0] in _FORMULA_FIRST and formula_like(value):
                 cells.append(_text(value, strings, _QUOTED))  # stays text when someone edits the cell
             else:
                 cells.append(_text(value, strings, _WRAPPED if formatted and "\n" in value else ""))
@@ -372,8 +379,15 @@ def _xlsx_parts(names: list[str]) -> dict[str, str]:
 
 
 def xlsx_response(plan: TableExportPlan, *, filename: str, title: str) -> FileResponse:
+    return xlsx_sheets_response([(title, plan.headers, plan.rows())], filename=filename)
+
+
+def xlsx_sheets_response(
+    sheets: list[tuple[str, list[str], Iterable[list]]], *, filename: str, formatted: bool = False
+) -> FileResponse:
+    """An XLSX download written row by row into a temporary file (see ``xlsx_workbook_write``), then sent."""
     output = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 (FileResponse closes it when sent)
-    xlsx_write(plan, output, title=title)
+    xlsx_workbook_write(sheets, output, formatted=formatted)
     output.seek(0)
     return FileResponse(output, as_attachment=True, filename=filename, content_type=XLSX_CONTENT_TYPE)
 
