@@ -7,32 +7,14 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.db import models
-from django.db.models import Count, OuterRef, Prefetch, Q, Subquery, Sum, Value
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from projects.funding import funding_totals
 from projects.models import CoreProject, Milestone, Plan, ProgressUpdate, Task
 from tracker.dates import week_start
 
 UPCOMING_DAYS = 30
-
-
-def funding_totals(prefix: str = "") -> dict[str, Coalesce]:
-    """국비 신청액 and 확보액 as aggregates, for the dashboard, the digest and the pipeline alike.
-
-    Requested: what funding milestones (national funding, public contest, budget reflection) asked for, unless
-    cancelled. Secured: what achieved funding milestones obtained. ``prefix`` reaches the milestone through a
-    relation (e.g. "milestones__"); the expressions also work on history rows, which have the same fields.
-    """
-    funding = Q(**{f"{prefix}kind__in": Milestone.FUNDING_KINDS})
-    return {
-        "requested": Coalesce(
-            Sum(f"{prefix}amount_requested", filter=funding & ~Q(**{f"{prefix}status": Milestone.Status.CANCELLED})),
-            0,
-        ),
-        "secured": Coalesce(
-            Sum(f"{prefix}amount_secured", filter=funding & Q(**{f"{prefix}status": Milestone.Status.ACHIEVED})), 0
-        ),
-    }
 
 
 def _open_milestones(project_ref: OuterRef) -> models.QuerySet[Milestone]:
@@ -129,7 +111,8 @@ class Rollup:
 
 
 def plan_dashboard(*, plan: Plan, today: dt.date) -> list[Rollup]:
-    """The plan, then each strategy followed by its tasks, in five queries whatever the portfolio's size."""
+    """The plan, then each strategy followed by its tasks, in six queries whatever the portfolio's size (national
+    funding by the rule of ``funding.funding_totals_sql``: a project's request counts once, not once a stage)."""
     tasks = list(
         Task.objects.filter(strategy__plan=plan).select_related("strategy").order_by("strategy__order", "order")
     )
@@ -147,13 +130,15 @@ def plan_dashboard(*, plan: Plan, today: dt.date) -> list[Rollup]:
             achieved=Count("pk", filter=Q(status=Milestone.Status.ACHIEVED)),
             overdue=Count("pk", filter=Milestone.overdue_q(today)),
             upcoming=Count("pk", filter=Milestone.due_within_q(today, UPCOMING_DAYS)),
-            **funding_totals(),
         )
         .order_by()
     ):
         rollup = by_task[row["project__task_id"]]
-        for name in ("achieved", "overdue", "upcoming", "requested", "secured"):
+        for name in ("achieved", "overdue", "upcoming"):
             setattr(rollup, name, row[name])
+    funding = funding_totals(Milestone.objects.filter(project__plan=plan), by="project__task_id")
+    for task_id, (requested, secured) in funding.items():
+        by_task[task_id].requested, by_task[task_id].secured = requested, secured
     for row in (
         ProgressUpdate.objects.filter(project__plan=plan, week_start=week_start(today))
         .values("project__task_id")
