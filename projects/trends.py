@@ -235,7 +235,8 @@ class Trend:
 
 
 def _cache_key(plan: Plan, week: dt.date, manager_id: int | None) -> str:
-    return f"trend-point:v1:{plan.pk}:{manager_id or 'plan'}:{week.isoformat()}"
+    # v2: national funding counts a request once (funding_totals_sql); points cached under v1 counted every stage.
+    return f"trend-point:v2:{plan.pk}:{manager_id or 'plan'}:{week.isoformat()}"
 
 
 def weeks_ending(last_week: dt.date, count: int = TREND_WEEKS) -> list[dt.date]:
