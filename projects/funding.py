@@ -109,24 +109,20 @@ def funding_totals_sql(rows: str, group: str) -> str:
     partition it (e.g. the week and the strategy); the result has ``group``'s columns, ``requested``, ``secured``.
     """
     cancelled, achieved = Milestone.Status.CANCELLED.value, Milestone.Status.ACHIEVED.value
-    columns = [column.strip() for column in group.split(",")]
-    same = " AND ".join(f"c.{column} = r.{column}" for column in columns)
     return f"""
-        SELECT {", ".join(f"r.{column}" for column in columns)},
-            SUM(CASE WHEN r.status <> '{cancelled}' AND (r.funding_rank IS NULL OR r.funding_rank = c.first_rank)
-                     THEN COALESCE(r.amount_requested, 0) ELSE 0 END) AS requested,
-            SUM(CASE WHEN r.status = '{achieved}' AND (r.funding_rank IS NULL OR r.funding_rank = c.last_rank)
-                     THEN COALESCE(r.amount_secured, 0) ELSE 0 END) AS secured
-        FROM {rows} r
-        LEFT JOIN (
-            SELECT {group}, project_id, funding_year,
-                MIN(CASE WHEN status <> '{cancelled}' THEN funding_rank END) AS first_rank,
-                MAX(CASE WHEN status <> '{cancelled}' THEN funding_rank END) AS last_rank
-            FROM {rows}
-            WHERE funding_rank IS NOT NULL
-            GROUP BY {group}, project_id, funding_year
-        ) c ON {same} AND c.project_id = r.project_id AND c.funding_year = r.funding_year
-        GROUP BY {", ".join(f"r.{column}" for column in columns)}"""
+        SELECT {group},
+            SUM(CASE WHEN status <> '{cancelled}' AND (funding_rank IS NULL OR funding_rank = first_rank)
+                     THEN COALESCE(amount_requested, 0) ELSE 0 END) AS requested,
+            SUM(CASE WHEN status = '{achieved}' AND (funding_rank IS NULL OR funding_rank = last_rank)
+                     THEN COALESCE(amount_secured, 0) ELSE 0 END) AS secured
+        FROM (
+            SELECT r.*,
+                MIN(CASE WHEN status <> '{cancelled}' THEN funding_rank END) OVER chain AS first_rank,
+                MAX(CASE WHEN status <> '{cancelled}' THEN funding_rank END) OVER chain AS last_rank
+            FROM {rows} r
+            WINDOW chain AS (PARTITION BY {group}, project_id, funding_year)
+        ) ranked
+        GROUP BY {group}"""
 
 
 def funding_totals(milestones: QuerySet[Milestone], *, by: str) -> dict[object, tuple[int, int]]:

@@ -6,7 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db import models
+from django.core.cache import cache
+from django.db import connection, models
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -110,19 +111,28 @@ class Rollup:
         return min(100.0, 100 * self.secured / self.requested) if self.requested else 0.0
 
 
-def plan_dashboard(*, plan: Plan, today: dt.date) -> list[Rollup]:
-    """The plan, then each strategy followed by its tasks, in six queries whatever the portfolio's size (national
-    funding by the rule of ``funding.funding_totals_sql``: a project's request counts once, not once a stage)."""
-    tasks = list(
-        Task.objects.filter(strategy__plan=plan).select_related("strategy").order_by("strategy__order", "order")
-    )
-    by_task: dict[int, Rollup] = {
-        task.pk: Rollup("task", task.code, task.name, {"task": str(task.pk)}) for task in tasks
-    }
-    for row in CoreProject.objects.filter(plan=plan).values("task_id", "rag_status").annotate(n=Count("pk")).order_by():
-        rollup = by_task[row["task_id"]]
-        rollup.projects += row["n"]
-        rollup.rag[row["rag_status"]] = row["n"]
+MILESTONE_ROLLUP_SECONDS = 5 * 60
+
+
+def _milestones_by_task(plan: Plan, today: dt.date) -> dict[int, tuple[int, int, int, int, int]]:
+    """Per task: milestones achieved, overdue and due within UPCOMING_DAYS, and national funding 신청 and 확보 (the
+    rule of ``funding.funding_totals_sql``: a project's request counts once, not once a stage).
+
+    These two statements read every milestone of the plan (at ×100, 71,000), so their answer is cached under the
+    newest history record of milestones and projects: every write the app makes (services, admin, imports, the
+    demo) records one, so any change makes a new key and the next page counts again. The few minutes' expiry
+    covers the one gap: two writes committed in the opposite order of their history ids."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT MAX(history_id) FROM {connection.ops.quote_name(Milestone.history.model._meta.db_table)}),"
+            f" (SELECT MAX(history_id) FROM {connection.ops.quote_name(CoreProject.history.model._meta.db_table)})"
+        )
+        milestones_stamp, projects_stamp = cursor.fetchone()
+    key = f"dashboard-milestones:v1:{plan.pk}:{today.isoformat()}:{milestones_stamp}:{projects_stamp}"
+    found = cache.get(key)
+    if found is not None:
+        return found
+    result: dict[int, tuple[int, int, int, int, int]] = {}
     for row in (
         Milestone.objects.filter(project__plan=plan)
         .values("project__task_id")
@@ -133,12 +143,31 @@ def plan_dashboard(*, plan: Plan, today: dt.date) -> list[Rollup]:
         )
         .order_by()
     ):
-        rollup = by_task[row["project__task_id"]]
-        for name in ("achieved", "overdue", "upcoming"):
-            setattr(rollup, name, row[name])
+        result[row["project__task_id"]] = (row["achieved"], row["overdue"], row["upcoming"], 0, 0)
     funding = funding_totals(Milestone.objects.filter(project__plan=plan), by="project__task_id")
     for task_id, (requested, secured) in funding.items():
-        by_task[task_id].requested, by_task[task_id].secured = requested, secured
+        result[task_id] = (*result.get(task_id, (0, 0, 0))[:3], requested, secured)
+    cache.set(key, result, MILESTONE_ROLLUP_SECONDS)
+    return result
+
+
+def plan_dashboard(*, plan: Plan, today: dt.date) -> list[Rollup]:
+    """The plan, then each strategy followed by its tasks, in seven queries whatever the portfolio's size (five
+    once the milestones' figures are cached: ``_milestones_by_task``)."""
+    tasks = list(
+        Task.objects.filter(strategy__plan=plan).select_related("strategy").order_by("strategy__order", "order")
+    )
+    by_task: dict[int, Rollup] = {
+        task.pk: Rollup("task", task.code, task.name, {"task": str(task.pk)}) for task in tasks
+    }
+    for row in CoreProject.objects.filter(plan=plan).values("task_id", "rag_status").annotate(n=Count("pk")).order_by():
+        rollup = by_task[row["task_id"]]
+        rollup.projects += row["n"]
+        rollup.rag[row["rag_status"]] = row["n"]
+    for task_id, (achieved, overdue, upcoming, requested, secured) in _milestones_by_task(plan, today).items():
+        rollup = by_task[task_id]
+        rollup.achieved, rollup.overdue, rollup.upcoming = achieved, overdue, upcoming
+        rollup.requested, rollup.secured = requested, secured
     for row in (
         ProgressUpdate.objects.filter(project__plan=plan, week_start=week_start(today))
         .values("project__task_id")

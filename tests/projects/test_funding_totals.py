@@ -8,6 +8,8 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from notifications.digest import Scope, digest_build
 from projects import services
@@ -132,3 +134,30 @@ def test_a_missed_last_step_secures_nothing_and_a_cancelled_one_is_not_a_step(ca
     # 델타 2027 asked 100 and fell out at 부처 요구: 100 more asked, nothing more secured (the 90 that passed the
     # ministry is not money the city has; the cancelled 정부안 step is not where the request ended).
     assert (rows["strategy", "S2"].requested, rows["strategy", "S2"].secured) == (eok_to_won(330), eok_to_won(175))
+
+
+def test_the_dashboards_milestone_figures_are_cached_until_anything_changes(calendar, owner):
+    plan, s1, _s2 = calendar
+    today = dt.date(2026, 12, 3)
+
+    def s1_row(queries: list) -> object:
+        with CaptureQueriesContext(connection) as captured:
+            rows = {(row.level, row.code): row for row in plan_dashboard(plan=plan, today=today)}
+        queries.append(len(captured))
+        return rows["strategy", "S1"]
+
+    counted: list[int] = []
+    with time_machine.travel(at(today), tick=False):
+        first = s1_row(counted)
+        again = s1_row(counted)
+        beta_step = Milestone.objects.get(title="예산 반영")
+        services.milestone_set_status(
+            milestone_id=beta_step.pk, user=owner, expected_version=beta_step.version, status="in_progress"
+        )
+        alpha_request = Milestone.objects.get(title="2027년 국비: 시 → 소관 부처 국비 신청")
+        alpha_request.amount_requested = eok_to_won(120)
+        alpha_request.save()  # any write that records history, here a plain save (the admin's way)
+        changed = s1_row(counted)
+    assert (first.requested, again.requested, changed.requested) == (eok_to_won(150), eok_to_won(150), eok_to_won(170))
+    assert counted[1] == counted[0] - 2  # the milestone aggregate and the funding totals came from the cache
+    assert counted[2] == counted[0]  # a write made a new key: counted afresh
