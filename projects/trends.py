@@ -155,34 +155,36 @@ def figures_by_week(
                 WHERE h.history_date <= %s
                   AND h.project_id IN (SELECT id FROM {_table(CoreProject)} WHERE plan_id = %s)
             ),
-            ms_at AS (
-                SELECT w.n, t.strategy_id, w.week_start, w.week_end, w.ahead_end, m.*
+            classified AS ({classified_sql}),
+            funding_milestones AS (
+                SELECT w.n, t.strategy_id, m.project_id, m.status, m.amount_requested, m.amount_secured,
+                       c.funding_rank, c.funding_year
+                FROM weeks w
+                JOIN ms m ON m.history_date <= w.moment AND (m.valid_to IS NULL OR m.valid_to > w.moment)
+                JOIN classified c ON c.history_id = m.history_id
+                JOIN proj_at pa ON pa.n = w.n AND pa.id = m.project_id
+                JOIN {_table(CoreProject)} cp ON cp.id = m.project_id
+                JOIN {_table(Task)} t ON t.id = cp.task_id
+                WHERE m.history_type <> '-'
+            ),
+            funding AS ({funding_totals_sql("funding_milestones", "n, strategy_id")}),
+            counts AS (
+                SELECT w.n, t.strategy_id,
+                    SUM(CASE WHEN m.status <> 'cancelled' THEN 1 ELSE 0 END) AS total,
+                    SUM(CASE WHEN m.status = 'achieved' THEN 1 ELSE 0 END) AS achieved,
+                    SUM(CASE WHEN m.status = 'achieved' AND m.completed_on >= w.week_start
+                             AND m.completed_on < w.week_end THEN 1 ELSE 0 END) AS in_week,
+                    SUM(CASE WHEN m.status IN ({open_statuses}) AND m.due_date < w.week_end THEN 1 ELSE 0 END)
+                        AS overdue,
+                    SUM(CASE WHEN m.status IN ({open_statuses}) AND m.due_date >= w.week_end
+                             AND m.due_date < w.ahead_end THEN 1 ELSE 0 END) AS ahead
                 FROM weeks w
                 JOIN ms m ON m.history_date <= w.moment AND (m.valid_to IS NULL OR m.valid_to > w.moment)
                 JOIN proj_at pa ON pa.n = w.n AND pa.id = m.project_id
                 JOIN {_table(CoreProject)} cp ON cp.id = m.project_id
                 JOIN {_table(Task)} t ON t.id = cp.task_id
                 WHERE m.history_type <> '-'
-            ),
-            classified AS ({classified_sql}),
-            funding_milestones AS (
-                SELECT m.n, m.strategy_id, m.project_id, m.status, m.amount_requested, m.amount_secured,
-                       c.funding_rank, c.funding_year
-                FROM ms_at m JOIN classified c ON c.history_id = m.history_id
-            ),
-            funding AS ({funding_totals_sql("funding_milestones", "n, strategy_id")}),
-            counts AS (
-                SELECT m.n, m.strategy_id,
-                    SUM(CASE WHEN m.status <> 'cancelled' THEN 1 ELSE 0 END) AS total,
-                    SUM(CASE WHEN m.status = 'achieved' THEN 1 ELSE 0 END) AS achieved,
-                    SUM(CASE WHEN m.status = 'achieved' AND m.completed_on >= m.week_start
-                             AND m.completed_on < m.week_end THEN 1 ELSE 0 END) AS in_week,
-                    SUM(CASE WHEN m.status IN ({open_statuses}) AND m.due_date < m.week_end THEN 1 ELSE 0 END)
-                        AS overdue,
-                    SUM(CASE WHEN m.status IN ({open_statuses}) AND m.due_date >= m.week_end
-                             AND m.due_date < m.ahead_end THEN 1 ELSE 0 END) AS ahead
-                FROM ms_at m
-                GROUP BY m.n, m.strategy_id
+                GROUP BY w.n, t.strategy_id
             )
             SELECT c.n, c.strategy_id, c.total, c.achieved, c.in_week, c.overdue, c.ahead,
                    COALESCE(f.requested, 0), COALESCE(f.secured, 0)
