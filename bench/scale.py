@@ -425,6 +425,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS))
     parser.add_argument("--reuse", action="store_true", help="keep the databases, and reuse one already filled")
+    parser.add_argument("--out", type=Path, help="where to write the table (default bench/results/scale-<date>.md)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -458,7 +459,7 @@ def main() -> None:
         )
     report = "\n".join(lines)
     print(report)
-    out = ROOT / "bench" / "results" / f"scale-{dt.date.today()}.md"
+    out = args.out or ROOT / "bench" / "results" / f"scale-{dt.date.today()}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report + "\n")
 
