@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import tablib
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -239,6 +240,8 @@ class PortfolioResource(resources.ModelResource):
         self._row_numbers: list[int] = []
         self._seen_keys: dict[Any, int] = {}
         self._caches: dict[str, Any] = {}
+        self._row_offset = 0  # where the chunk being imported starts in the sheet (jobs.py)
+        self._saved_related: list[models.Model] = []
         self.importing_user = None
         self.file_name = ""
         for field in self.fields.values():
@@ -390,24 +393,41 @@ class PortfolioResource(resources.ModelResource):
         if problems:
             result.problems = problems
             return result
-        with transaction.atomic(using=self.get_db_connection_name()):
-            # One transaction of our own, rolled back for a preview or any problem. django-import-export's own
-            # transactions would add a savepoint around every row (two statements a row, most of an import's
-            # time); rows that write take a savepoint of their own (save_instance, save_m2m), so a database
-            # error in one row is still reported as that row's and the others are still checked.
-            result = super().import_data(
-                sheet,
-                dry_run=False,
-                raise_errors=False,
-                use_transactions=False,
-                collect_failed_rows=False,
-                rollback_on_validation_errors=True,
-                **kwargs,
+        # A background check (jobs.py) goes through the rows in chunks, each rolled back, and reports its progress
+        # between them; otherwise the whole sheet is one chunk.
+        progress = kwargs.pop("progress", None)
+        size = kwargs.pop("chunk_rows", None) if dry_run and progress is not None else None
+        size = min(size or sheet.height, sheet.height)
+        result = None
+        for start in range(0, sheet.height, size):
+            part = (
+                sheet if size == sheet.height else tablib.Dataset(*sheet[start : start + size], headers=sheet.headers)
             )
-            result.sheet_title = getattr(sheet, "title", "") or ""
-            result.problems = self.problems_from(result, sheet=result.sheet_title)
-            if result.problems or dry_run:
-                transaction.set_rollback(True, using=self.get_db_connection_name())
+            self._row_offset = start
+            with transaction.atomic(using=self.get_db_connection_name()):
+                # One transaction of our own, rolled back for a preview or any problem. django-import-export's own
+                # transactions would add a savepoint around every row (two statements a row, most of an import's
+                # time); rows that write take a savepoint of their own (save_instance, save_m2m), so a database
+                # error in one row is still reported as that row's and the others are still checked.
+                part_result = super().import_data(
+                    part,
+                    dry_run=False,
+                    raise_errors=False,
+                    use_transactions=False,
+                    collect_failed_rows=False,
+                    rollback_on_validation_errors=True,
+                    **kwargs,
+                )
+                part_result.sheet_title = getattr(sheet, "title", "") or ""
+                part_result.problems = self.problems_from(part_result, sheet=part_result.sheet_title)
+                if part_result.problems or dry_run:
+                    transaction.set_rollback(True, using=self.get_db_connection_name())
+            if size < sheet.height:
+                self._forget_rolled_back_saves()
+            result = part_result if result is None else self._merged(result, part_result)
+            if progress is not None:
+                progress(min(start + size, sheet.height))
+        self._row_offset = 0
         if certified is not None:
             result.totals[RowResult.IMPORT_TYPE_SKIP] += certified[1]
         if dry_run and not result.problems and digest:
@@ -419,6 +439,23 @@ class PortfolioResource(resources.ModelResource):
                 unchanged=result.unchanged,
             )
         return result
+
+    @staticmethod
+    def _merged(result: PortfolioResult, part: PortfolioResult) -> PortfolioResult:
+        """One result for a sheet checked in chunks: the counts added up and every problem, in row order."""
+        for import_type, count in part.totals.items():
+            result.totals[import_type] += count
+        result.problems.extend(part.problems)
+        return result
+
+    def _forget_rolled_back_saves(self) -> None:
+        """After a chunk is rolled back, the departments and organizations it created do not exist: the next chunk
+        that names one creates it again (in its own transaction)."""
+        for item in self._saved_related:
+            item.pk = None
+            item._state.adding = True
+            item._state.db = None
+        self._saved_related = []
 
     def after_import_row(self, row, row_result, **kwargs):
         super().after_import_row(row, row_result, **kwargs)
@@ -523,6 +560,7 @@ class PortfolioResource(resources.ModelResource):
 
     def sheet_row(self, number: int) -> int:
         """django-import-export counts data rows from 1; people count the spreadsheet's rows."""
+        number += self._row_offset
         if 0 < number <= len(self._row_numbers):
             return self._row_numbers[number - 1]
         return number + 1
@@ -660,6 +698,7 @@ class PortfolioResource(resources.ModelResource):
                 if related is not None and related.pk is None:
                     related.full_clean()
                     related.save()
+                    self._saved_related.append(related)
                     setattr(instance, field.name, related)
         if self.importing_user is not None:
             instance._history_user = self.importing_user
@@ -676,6 +715,7 @@ class PortfolioResource(resources.ModelResource):
                 if item.pk is None:
                     item.full_clean()
                     item.save()
+                    self._saved_related.append(item)
             manager = getattr(instance, attribute)
             if {item.pk for item in related} != set(manager.values_list("pk", flat=True)):
                 manager.set(related)
