@@ -442,15 +442,20 @@ class Milestone(models.Model):
 
     def save(self, *args, **kwargs):
         """Every save of an existing milestone bumps its version, so a stale form cannot overwrite it."""
-        self._stamp_closed_at()
-        if not self._state.adding:
-            self.version += 1
-            if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at", "closed_at"}
+        self.before_save()
+        if not self._state.adding and kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at", "closed_at"}
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return self.url_for(project_id=self.project_id, milestone_id=self.pk)
+
+    def before_save(self) -> None:
+        """What every write of a milestone does first, ``save`` or an import's bulk write: the closing time
+        stamped or forgotten, the version of an existing milestone bumped."""
+        self._stamp_closed_at()
+        if not self._state.adding:
+            self.version += 1
 
     def _stamp_closed_at(self) -> None:
         """Closing (from anywhere: workspace, admin, import) records when; reopening forgets it."""
@@ -464,10 +469,14 @@ class Milestone(models.Model):
         """Dates inside the plan's window (docs/decisions.md); a completion date is never in the future."""
         if not self.project_id:
             return
-        plan = Plan.objects.filter(projects__pk=self.project_id).first()
-        if plan is None:
-            return
-        first, last = plan.date_window()
+        # An import checking thousands of milestones of one plan reads the plan's window once and hands it over.
+        window = getattr(self, "_plan_date_window", None)
+        if window is None:
+            plan = Plan.objects.filter(projects__pk=self.project_id).first()
+            if plan is None:
+                return
+            window = plan.date_window()
+        first, last = window
         errors = {}
         window = {"first": first.isoformat(), "last": last.isoformat()}
         if self.due_date and not first <= self.due_date <= last:

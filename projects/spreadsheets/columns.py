@@ -24,19 +24,20 @@ from typing import Any
 import tablib
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import DatabaseError, models, transaction
+from django.db.models import Q
 from django.utils import translation
 from django.utils.encoding import force_str
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 from import_export.instance_loaders import ModelInstanceLoader
-from import_export.results import Result, RowResult
+from import_export.results import Error, Result, RowResult
 
 from projects.models import CoreProject, Department, Milestone, Organization, Plan, Strategy, Task
 from projects.permissions import is_portfolio_admin
 from projects.services import milestone_status_move_allowed
-from projects.spreadsheets import previews
+from projects.spreadsheets import previews, writes
 from projects.spreadsheets.cells import (
     ChoiceWidget,
     DateWidget,
@@ -229,6 +230,9 @@ class PortfolioResource(resources.ModelResource):
     required_columns: tuple[str, ...] = ()
     constraint_columns: dict[str, str] = {}
     history_reason = "스프레드시트 가져오기"
+    # Rows written in batches (writes.py) rather than one save() each: for a model whose rows have no list
+    # columns and create no related rows (milestones).
+    bulk_writes = False
 
     def __init__(self, *, plan: Plan | None = None, certificate: str = "", **kwargs):
         super().__init__(**kwargs)
@@ -242,6 +246,8 @@ class PortfolioResource(resources.ModelResource):
         self._caches: dict[str, Any] = {}
         self._row_offset = 0  # where the chunk being imported starts in the sheet (jobs.py)
         self._saved_related: list[models.Model] = []
+        self._pending_writes: list[tuple] = []
+        self._write_errors: list[tuple] = []
         self.importing_user = None
         self.file_name = ""
         for field in self.fields.values():
@@ -418,6 +424,10 @@ class PortfolioResource(resources.ModelResource):
                     rollback_on_validation_errors=True,
                     **kwargs,
                 )
+                self._pending_flush()
+                for number, row, error in self._write_errors:
+                    part_result.append_error_row(number, row, [Error(error, number=number, row=row)])
+                self._write_errors = []
                 part_result.sheet_title = getattr(sheet, "title", "") or ""
                 part_result.problems = self.problems_from(part_result, sheet=part_result.sheet_title)
                 if part_result.problems or dry_run:
@@ -677,6 +687,89 @@ class PortfolioResource(resources.ModelResource):
                     return True
         return False
 
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        """django-import-export's check (``full_clean``, step by step as Django takes it), without two queries a row
+        that tell the import nothing new: a related object the import read from the database in this transaction
+        (the row's project, owner, task, department) is not looked up again to see that it exists, and a check
+        constraint is asked once per distinct combination of the values it names (``_validate_constraints``)."""
+        errors = dict(import_validation_errors or {})
+        exclude = set(errors)
+        try:
+            instance.clean_fields(exclude=exclude | self._related_read_here(instance))
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        try:
+            instance.clean()
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        exclude |= {name for name in errors if name != NON_FIELD_ERRORS}
+        if validate_unique:
+            try:
+                instance.validate_unique(exclude=exclude)
+            except ValidationError as error:
+                errors = error.update_error_dict(errors)
+            exclude |= {name for name in errors if name != NON_FIELD_ERRORS}
+        try:
+            self._validate_constraints(instance, exclude=exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def _related_read_here(self, instance) -> set[str]:
+        """The foreign keys of the row that hold an object read from the database by this import."""
+        names = set()
+        for field in self._meta.model._meta.concrete_fields:
+            if field.many_to_one and field.name in self._imported_attributes() and field.is_cached(instance):
+                related = getattr(instance, field.name)
+                if related is not None and related.pk is not None and related.pk == getattr(instance, field.attname):
+                    names.add(field.name)
+        return names
+
+    def _imported_attributes(self) -> set[str]:
+        return self._cached("imported_attributes", lambda: {field.attribute for field in self.get_import_fields()})
+
+    def _validate_constraints(self, instance, *, exclude: set[str]) -> None:
+        """``Model.validate_constraints``, except that a check constraint's verdict is remembered for the values
+        of the fields it names: Django asks the database each time (a savepoint and a query, three statements a
+        row), yet the verdict depends on those values alone, which repeat from row to row."""
+        if type(instance).validate_constraints is not models.Model.validate_constraints:
+            instance.validate_constraints(exclude=exclude)  # the model adjusts the check itself (CoreProject)
+            return
+        verdicts = self._cached("constraint_verdicts", dict)
+        using = self.get_db_connection_name()
+        errors: dict = {}
+        for model_class, constraints in instance.get_constraints():
+            for constraint in constraints:
+                try:
+                    if isinstance(constraint, models.CheckConstraint):
+                        names = sorted(Q(constraint.condition).referenced_base_fields)
+                        if exclude.intersection(names):
+                            continue  # what Django does: a field that failed its own check is not checked again
+                        key = (
+                            constraint.name,
+                            *(getattr(instance, model_class._meta.get_field(name).attname) for name in names),
+                        )
+                        if key not in verdicts:
+                            try:
+                                constraint.validate(model_class, instance, exclude=exclude, using=using)
+                                verdicts[key] = True
+                            except ValidationError:
+                                verdicts[key] = False
+                        if not verdicts[key]:
+                            raise ValidationError(
+                                constraint.get_violation_error_message(), code=constraint.violation_error_code
+                            )
+                    else:
+                        constraint.validate(model_class, instance, exclude=exclude, using=using)
+                except ValidationError as error:
+                    if getattr(error, "code", None) == "unique" and len(getattr(constraint, "fields", ())) == 1:
+                        errors.setdefault(constraint.fields[0], []).append(error)
+                    else:
+                        errors = error.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
     def skip_row(self, instance, original, row, import_validation_errors=None):
         """Unchanged rows are not saved again: no new history, no version bump."""
         if import_validation_errors or original is None or original.pk is None:
@@ -705,8 +798,38 @@ class PortfolioResource(resources.ModelResource):
         instance._change_reason = f"{self.history_reason}: {self.file_name}" if self.file_name else self.history_reason
 
     def save_instance(self, instance, is_create, row, **kwargs):
-        with transaction.atomic(using=self.get_db_connection_name()):
-            super().save_instance(instance, is_create, row, **kwargs)
+        if not self.bulk_writes:
+            with transaction.atomic(using=self.get_db_connection_name()):
+                super().save_instance(instance, is_create, row, **kwargs)
+            return
+        # Queued and written in batches (writes.py); what save() would do first is done now, once.
+        self.before_save_instance(instance, row, **kwargs)
+        instance.before_save()
+        self._pending_writes.append((instance, is_create, kwargs.get("row_number", 0), row))
+        if len(self._pending_writes) >= writes.BATCH:
+            self._pending_flush()
+
+    def _pending_flush(self) -> None:
+        """Write the queued rows, a batch in one savepoint. If the database refuses the batch, its rows are written
+        one at a time, each in its own savepoint, so that the refusal is reported as its row's (and the others are
+        still written, for the preview to check them)."""
+        pending, self._pending_writes = self._pending_writes, []
+        using = self.get_db_connection_name()
+        groups = [[item for item in pending if item[1] is created] for created in (True, False)]
+        try:
+            with transaction.atomic(using=using):
+                for group in groups:
+                    if group:
+                        writes.rows_write([item[0] for item in group], created=group[0][1], using=using)
+        except DatabaseError:
+            for instance, created, number, row in pending:
+                if created:
+                    instance.pk, instance._state.adding, instance._state.db = None, True, None
+                try:
+                    with transaction.atomic(using=using):
+                        writes.rows_write([instance], created=created, using=using)
+                except DatabaseError as error:
+                    self._write_errors.append((number, row, error))
 
     @transaction.atomic
     def save_m2m(self, instance, row, **kwargs):
@@ -829,6 +952,7 @@ class CoreProjectResource(PortfolioResource):
 
 class MilestoneResource(PortfolioResource):
     sheet_kind = MILESTONES
+    bulk_writes = True
     required_columns = ("사업코드", "유형", "마일스톤", "기한")
     constraint_columns = {"milestone_completed_on_iff_achieved": "달성일"}
 
@@ -917,6 +1041,8 @@ class MilestoneResource(PortfolioResource):
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         """The import follows the workspace's status rule (services.milestone_status_move_allowed)."""
+        # Every milestone of the file belongs to the plan: its date window (Milestone.clean) is read once.
+        instance._plan_date_window = self._cached("date_window", self.plan.date_window)
         errors = dict(import_validation_errors or {})
         before = getattr(instance, "_import_status_before", None)
         if before and "status" not in errors and not milestone_status_move_allowed(before, instance.status):
