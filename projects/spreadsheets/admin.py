@@ -7,6 +7,8 @@ the import's columns. A blank template file to download.
 
 from __future__ import annotations
 
+from itertools import islice
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -35,6 +37,9 @@ from projects.spreadsheets.files import (
 from projects.spreadsheets.jobs import import_job_create, sheet_rows
 from projects.spreadsheets.uploads import UploadHygieneMixin, too_large_message, upload_check
 from tracker.dates import seoul_today
+
+# The preview's table shows the first rows that create or change something (the counts above it are of all of them).
+PREVIEW_ROWS = 1000
 
 
 class PortfolioImportForm(ImportForm):
@@ -120,6 +125,10 @@ class PortfolioImportExportMixin(UploadHygieneMixin, ImportMixin, ExportActionMi
         response = super().import_action(request, **kwargs)
         context = getattr(response, "context_data", None) or {}
         result, confirm_form = context.get("result"), context.get("confirm_form")
+        if result is not None and not result.has_errors():
+            changing = (row for row in result.valid_rows() if row.import_type in ("new", "update"))
+            context["preview_rows"] = list(islice(changing, PREVIEW_ROWS))
+            context["preview_rows_cut"] = result.created + result.updated > PREVIEW_ROWS
         if confirm_form is not None and getattr(result, "certificate", ""):
             confirm_form.initial["certificate"] = result.certificate
         return response

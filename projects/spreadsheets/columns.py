@@ -15,8 +15,10 @@ Rules a person filling in the sheet can rely on (also in docs/decisions.md):
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -43,6 +45,7 @@ from projects.spreadsheets.cells import (
     DateWidget,
     DepartmentWidget,
     EokWidget,
+    MissingFormulaValue,
     OrganizationListWidget,
     PeriodWidget,
     ProjectWidget,
@@ -156,6 +159,32 @@ def _key_part(value: Any) -> Any:
     return value.pk if isinstance(value, models.Model) else value
 
 
+def _cell_as_exported(value: Any) -> Any:
+    """A cell as the export would have written it: a blank is "", a date cell read at midnight is the date, a
+    whole number is an int."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date() if value.time() == dt.time(0) and value.tzinfo is None else value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _same_cell(value: Any, field: fields.Field, instance) -> bool:
+    """Is the cell exactly what the export writes for this field of ``instance`` (as a native value for XLSX, as
+    text for CSV)? Text with spaces around it never is (the import trims it)."""
+    if isinstance(value, str) and value != value.strip():
+        return False
+    if isinstance(value, bool | MissingFormulaValue):
+        return False
+    cell = _cell_as_exported(value)
+    native = _cell_as_exported(field.export(instance, force_native_type=True))
+    if type(cell) is type(native) and cell == native:
+        return True
+    return isinstance(cell, str) and cell == field.export(instance)
+
+
 def _copy_for_comparison(instance, memo=None):
     """A shallow copy with its own ``__dict__`` and related-object cache (Model.__getstate__ copies both)."""
     clone = copy.copy(instance)
@@ -171,15 +200,21 @@ class PortfolioInstanceLoader(ModelInstanceLoader):
     """
 
     def _index(self) -> dict[tuple, list]:
-        if getattr(self, "_by_key", None) is None:
-            attributes = [self.resource.fields[name].attribute for name in self.resource.get_import_id_fields()]
-            self._by_key = defaultdict(list)
-            for instance in self.get_queryset():
-                key = tuple(_key_part(getattr(instance, attribute)) for attribute in attributes)
-                self._by_key[key].append(instance)
-        return self._by_key
+        # Kept by the resource, so that a sheet checked in chunks (jobs.py) reads its rows once, not per chunk.
+        return self.resource._cached("existing_by_key", self._index_build)
+
+    def _index_build(self) -> dict[tuple, list]:
+        attributes = [self.resource.fields[name].attribute for name in self.resource.get_import_id_fields()]
+        by_key = defaultdict(list)
+        for instance in self.resource.existing_instances():
+            key = tuple(_key_part(getattr(instance, attribute)) for attribute in attributes)
+            by_key[key].append(instance)
+        return by_key
 
     def get_instance(self, row):
+        looked_up = getattr(self.resource, "_looked_up", None)
+        if looked_up is not None and looked_up[0] is row:
+            return looked_up[1]
         key = []
         for name in self.resource.get_import_id_fields():
             field = self.resource.fields[name]
@@ -198,9 +233,27 @@ class PortfolioInstanceLoader(ModelInstanceLoader):
 
 class PortfolioDiff(resources.Diff):
     """django-import-export's preview diff, without running diff-match-patch over a value that did not change
-    (most cells of most rows): the same markup, written directly."""
+    (most cells of most rows): the same markup, written directly. Only a preview shows a diff, and only for the
+    rows that create or change something: a confirm, and a row left unchanged, get none."""
+
+    def __init__(self, resource, instance, new):
+        self.wanted = getattr(resource, "_dry_run", True)
+        self.left, self.right, self.new = [], [], new
+        if self.wanted:
+            super().__init__(resource, instance, new)
+
+    def compare_with(self, resource, instance):
+        if getattr(instance, "_import_unchanged", False):
+            self.wanted = False
+        if self.wanted:
+            super().compare_with(resource, instance)
 
     def as_html(self):
+        if not getattr(self, "wanted", True):
+            return []
+        return _LazyCells(self._html)
+
+    def _html(self) -> list:
         data = []
         for index, (left, right) in enumerate(zip(self.left, self.right, strict=False)):
             left_text, right_text = force_str(left), force_str(right)
@@ -209,6 +262,27 @@ class PortfolioDiff(resources.Diff):
             else:
                 data.append(super().as_html.__func__(_OneCell(self, index))[0])
         return data
+
+
+class _LazyCells(Sequence):
+    """A row's diff cells, written when the preview shows the row (it shows the first rows that change, not all)."""
+
+    def __init__(self, write):
+        self._write, self._cells = write, None
+
+    def _all(self) -> list:
+        if self._cells is None:
+            self._cells = self._write()
+        return self._cells
+
+    def __getitem__(self, index):
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other)
 
 
 class _OneCell:
@@ -247,6 +321,7 @@ class PortfolioResource(resources.ModelResource):
         self._row_offset = 0  # where the chunk being imported starts in the sheet (jobs.py)
         self._saved_related: list[models.Model] = []
         self._pending_writes: list[tuple] = []
+        self._unchanged_tally = [0, 0]  # rows looked at, rows found unchanged (_unchanged_row)
         self._write_errors: list[tuple] = []
         self.importing_user = None
         self.file_name = ""
@@ -266,6 +341,12 @@ class PortfolioResource(resources.ModelResource):
         if self._plan is None:
             self._plan = Plan.objects.get(code=DEFAULT_PLAN_CODE)
         return self._plan
+
+    def get_import_fields(self):
+        # Asked several times a row by django-import-export: worked out once per import.
+        if "_caches" not in self.__dict__:
+            return super().get_import_fields()
+        return self._cached("import_fields", super().get_import_fields)
 
     def column_names(self) -> list[str]:
         return [field.column_name for field in self.get_import_fields()]
@@ -299,8 +380,10 @@ class PortfolioResource(resources.ModelResource):
 
     def find_project(self, code: str) -> CoreProject | None:
         """The plan's project with this code; the plan's projects are read once per import."""
-        projects = self._cached("projects", lambda: {p.code: p for p in CoreProject.objects.filter(plan=self.plan)})
-        return projects.get(code)
+        return self._plan_projects().get(code)
+
+    def _plan_projects(self) -> dict[str, CoreProject]:
+        return self._cached("projects", lambda: {p.code: p for p in CoreProject.objects.filter(plan=self.plan)})
 
     def _email_counts(self) -> Counter:
         User = get_user_model()
@@ -372,6 +455,7 @@ class PortfolioResource(resources.ModelResource):
         if self.importing_user is not None and not is_portfolio_admin(self.importing_user):
             raise PermissionDenied(_("포트폴리오를 가져올 권한이 없습니다."))
         self.file_name = kwargs.get("file_name") or ""
+        self._dry_run = dry_run
         result = self.get_result_class()()
         try:
             self.plan  # noqa: B018 - resolves the default plan
@@ -644,10 +728,58 @@ class PortfolioResource(resources.ModelResource):
         # field values and related-object cache; the import replaces related objects, it never changes them.
         instance.__deepcopy__ = partial(_copy_for_comparison, instance)
 
+    def existing_instances(self):
+        """The sheet's rows in the database, to be matched with the file's (PortfolioInstanceLoader)."""
+        return self.get_queryset()
+
+    def import_row(self, row, instance_loader, **kwargs):
+        """A row whose every cell is what the tracker's own export writes for the object it matches is unchanged,
+        and is counted so without reading it cell by cell (export → import writes nothing: a tested rule). Any
+        other row goes through django-import-export's row import."""
+        row_result = self._unchanged_row(row, instance_loader, **kwargs)
+        if row_result is not None:
+            return row_result
+        return super().import_row(row, instance_loader, **kwargs)
+
+    def _unchanged_row(self, row, instance_loader, **kwargs) -> RowResult | None:
+        if self._only_rows is not None:
+            return None  # a confirm given only the rows its preview found to change
+        tries, hits = self._unchanged_tally
+        if tries >= 500 and hits * 2 < tries:
+            return None  # most rows of this file change: looking for unchanged ones costs more than it saves
+        self._unchanged_tally[0] += 1
+        try:
+            instance = instance_loader.get_instance(row)
+            key = self.row_key(row)
+        except (ValueError, ValidationError):
+            return None  # reported by the row import
+        self._looked_up = (row, instance, key)  # the row import asks again: answered from here
+        if instance is None or key in self._seen_keys:
+            return None
+        for field in self._row_fields(tuple(row)):
+            if not _same_cell(row[field.column_name], field, instance):
+                return None
+        self._seen_keys[key] = self.sheet_row(kwargs.get("row_number", 0))
+        self._unchanged_tally[1] += 1
+        row_result = self.get_row_result_class()()
+        row_result.import_type = RowResult.IMPORT_TYPE_SKIP
+        row_result.add_instance_info(instance)
+        if self._meta.store_instance:
+            row_result.instance = instance
+        return row_result
+
+    def _row_fields(self, columns: tuple[str, ...]) -> list[fields.Field]:
+        by_columns = self._cached("row_fields", dict)
+        if columns not in by_columns:
+            by_column = {field.column_name: field for field in self.get_import_fields()}
+            by_columns[columns] = [by_column[column] for column in columns if column in by_column]
+        return by_columns[columns]
+
     def before_import_row(self, row, **kwargs):
         """The same key twice in one file is refused: the second row would silently overwrite the first."""
+        looked_up = getattr(self, "_looked_up", None)
         try:
-            key = self.row_key(row)
+            key = looked_up[2] if looked_up is not None and looked_up[0] is row else self.row_key(row)
         except ValueError:
             return  # the unreadable key is reported by its column
         number = self.sheet_row(kwargs.get("row_number", 0))
@@ -782,6 +914,7 @@ class PortfolioResource(resources.ModelResource):
             current = set(getattr(original, attribute).values_list("pk", flat=True))
             if {item.pk for item in related} != current:
                 return False
+        instance._import_unchanged = True  # its diff is never shown (PortfolioDiff)
         return True
 
     def before_save_instance(self, instance, row, **kwargs):
@@ -831,17 +964,20 @@ class PortfolioResource(resources.ModelResource):
                 except DatabaseError as error:
                     self._write_errors.append((number, row, error))
 
-    @transaction.atomic
     def save_m2m(self, instance, row, **kwargs):
-        for attribute, related in getattr(instance, "_import_m2m", {}).items():
-            for item in related:
-                if item.pk is None:
-                    item.full_clean()
-                    item.save()
-                    self._saved_related.append(item)
-            manager = getattr(instance, attribute)
-            if {item.pk for item in related} != set(manager.values_list("pk", flat=True)):
-                manager.set(related)
+        lists = getattr(instance, "_import_m2m", {})
+        if not lists:
+            return  # no savepoint for a row without list columns (two statements a row)
+        with transaction.atomic(using=self.get_db_connection_name()):
+            for attribute, related in lists.items():
+                for item in related:
+                    if item.pk is None:
+                        item.full_clean()
+                        item.save()
+                        self._saved_related.append(item)
+                manager = getattr(instance, attribute)
+                if {item.pk for item in related} != set(manager.values_list("pk", flat=True)):
+                    manager.set(related)
 
     def after_import(self, dataset, result, **kwargs):
         # ModelResource resets database sequences here, for rows imported with explicit ids; we never do that.
@@ -1009,6 +1145,19 @@ class MilestoneResource(PortfolioResource):
 
     def init_instance(self, row=None):
         return Milestone()
+
+    def existing_instances(self):
+        """The plan's milestones, each holding its project and owner from the lookups the import has read already
+        (one model object a row, not three as with select_related)."""
+        projects = {project.pk: project for project in self._plan_projects().values()}
+        users = {user.pk: user for user in self._users()[1].values()}
+        project_field, owner_field = Milestone._meta.get_field("project"), Milestone._meta.get_field("owner")
+        milestones = list(Milestone.objects.filter(project__plan=self.plan).order_by())
+        for milestone in milestones:
+            project_field.set_cached_value(milestone, projects[milestone.project_id])
+            if milestone.owner_id in users:
+                owner_field.set_cached_value(milestone, users[milestone.owner_id])
+        return milestones
 
     def after_init_instance(self, instance, new, row, **kwargs):
         super().after_init_instance(instance, new, row, **kwargs)

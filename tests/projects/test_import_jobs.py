@@ -212,3 +212,77 @@ def test_only_portfolio_admins_see_import_jobs(client, owner, seeded_plan):  # n
     assert (
         client.post(reverse("admin:projects_importjob_change", args=[job.pk]), {"action": "confirm"}).status_code == 403
     )
+
+
+def test_a_row_the_database_refuses_in_a_batch_is_named_and_nothing_is_written(seeded_plan, superuser):  # noqa: F811
+    from django.db import IntegrityError
+
+    from projects.spreadsheets import writes
+    from projects.spreadsheets.files import portfolio_import
+
+    rows = milestone_rows(seeded_plan)
+    for row in rows[1:]:
+        row[NOTES] = "모두 고침"
+    rows[7][NOTES] = "데이터베이스가 거부함"
+    before = portfolio_state()
+    real = writes.rows_write
+
+    def refuse_one(instances, **kwargs):
+        if any(instance.notes == "데이터베이스가 거부함" for instance in instances):
+            raise IntegrityError("refused")
+        return real(instances, **kwargs)
+
+    with mock.patch.object(writes, "rows_write", side_effect=refuse_one):
+        report = portfolio_import(content=csv_bytes(rows), user=superuser, plan=seeded_plan, kind=MILESTONES)
+
+    assert [(problem.row, str(problem.message)) for problem in report.problems] == [
+        (8, "이 행을 처리하지 못했습니다 (IntegrityError). 값을 확인하고, 그래도 안 되면 관리자에게 알려 주세요.")
+    ]
+    assert portfolio_state() == before
+
+
+def test_rows_written_in_batches_get_the_history_a_save_writes(seeded_plan, superuser):  # noqa: F811
+    from projects.spreadsheets.files import portfolio_import
+
+    rows = milestone_rows(seeded_plan)
+    rows[3][NOTES] = "일괄로 고침"
+    rows.append(list(rows[3]))
+    rows[-1][MILESTONE_HEADERS.index("마일스톤")] = "일괄로 새로 만든 마일스톤"
+    code, title = rows[3][MILESTONE_HEADERS.index("사업코드")], rows[3][MILESTONE_HEADERS.index("마일스톤")]
+    changed = Milestone.objects.get(project__code=code, title=title)
+
+    report = portfolio_import(content=csv_bytes(rows), user=superuser, plan=seeded_plan, file_name="일괄.csv")
+
+    assert not report.problems
+    changed_after = Milestone.objects.get(pk=changed.pk)
+    assert changed_after.version == changed.version + 1
+    assert changed_after.updated_at > changed.updated_at
+    update = changed_after.history.first()
+    created = Milestone.objects.get(title="일괄로 새로 만든 마일스톤")
+    for record, kind in ((update, "~"), (created.history.get(), "+")):
+        assert (record.history_type, record.history_user, record.history_change_reason) == (
+            kind,
+            superuser,
+            "스프레드시트 가져오기: 일괄.csv",
+        )
+        assert record.instance.notes == "일괄로 고침"
+    assert created.version == 1 and created.created_at is not None
+
+
+def test_the_preview_shows_the_first_rows_that_change_and_says_there_are_more(
+    admin_client,  # noqa: F811
+    seeded_plan,  # noqa: F811
+    monkeypatch,
+):
+    from projects.spreadsheets import admin as spreadsheet_admin
+
+    monkeypatch.setattr(spreadsheet_admin, "PREVIEW_ROWS", 2)
+    rows = milestone_rows(seeded_plan)
+    for row in rows[1:4]:
+        row[NOTES] = "세 행 고침"
+
+    page = upload(admin_client, "milestone", csv_bytes(rows), "m.csv", seeded_plan).content.decode()
+
+    assert "고침 3" in page
+    assert page.count('<tr class="update">') == 2
+    assert "처음 2행만 보여 드립니다. 확정하면 모든 행을 가져옵니다." in page
