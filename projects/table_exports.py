@@ -30,6 +30,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.encoding import force_str
+from django.utils.http import content_disposition_header
 from django_tables2.export import TableExport
 
 from projects.spreadsheets.safety import formula_like, neutralise, neutralised_dataset
@@ -171,13 +172,13 @@ class _Echo:
         return value
 
 
-def csv_chunks(plan: TableExportPlan) -> Iterator[bytes]:
+def csv_chunks(headers: list[str], rows: Iterable[list]) -> Iterator[bytes]:
     """The CSV file in chunks of a few hundred rows: BOM and header first. The csv module writes None as an
     empty field, a date as ISO 8601 and a Decimal as its digits, as the old export did."""
     writer = csv.writer(_Echo())
-    yield (BOM + writer.writerow(plan.headers)).encode("utf-8")
+    yield (BOM + writer.writerow(headers)).encode("utf-8")
     buffer: list[str] = []
-    for row in plan.rows(csv=True):
+    for row in rows:
         buffer.append(writer.writerow(row))
         if len(buffer) >= 500:
             yield "".join(buffer).encode("utf-8")
@@ -187,14 +188,14 @@ def csv_chunks(plan: TableExportPlan) -> Iterator[bytes]:
 
 
 def csv_response(plan: TableExportPlan, *, filename: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(csv_chunks(plan), content_type=CSV_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return csv_rows_response(plan.headers, plan.rows(csv=True), filename=filename)
+
+
+def csv_rows_response(headers: list[str], rows: Iterable[list], *, filename: str) -> StreamingHttpResponse:
+    """A CSV download streamed as ``rows`` are produced; the rows' text must already be formula-safe."""
+    response = StreamingHttpResponse(csv_chunks(headers, rows), content_type=CSV_CONTENT_TYPE)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
-
-
-def xlsx_write(plan: TableExportPlan, output, *, title: str) -> None:
-    """The table's rows as an XLSX workbook of one sheet."""
-    xlsx_workbook_write([(title, plan.headers, plan.rows())], output)
 
 
 def xlsx_workbook_write(sheets: list[tuple[str, list[str], Iterable[list]]], output, *, formatted: bool = False):
@@ -372,8 +373,15 @@ def _xlsx_parts(names: list[str]) -> dict[str, str]:
 
 
 def xlsx_response(plan: TableExportPlan, *, filename: str, title: str) -> FileResponse:
+    return xlsx_sheets_response([(title, plan.headers, plan.rows())], filename=filename)
+
+
+def xlsx_sheets_response(
+    sheets: list[tuple[str, list[str], Iterable[list]]], *, filename: str, formatted: bool = False
+) -> FileResponse:
+    """An XLSX download written row by row into a temporary file (see ``xlsx_workbook_write``), then sent."""
     output = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 (FileResponse closes it when sent)
-    xlsx_write(plan, output, title=title)
+    xlsx_workbook_write(sheets, output, formatted=formatted)
     output.seek(0)
     return FileResponse(output, as_attachment=True, filename=filename, content_type=XLSX_CONTENT_TYPE)
 

@@ -286,20 +286,6 @@ class PortfolioFileFormat(base_formats.Format):
         return "xlsx"
 
 
-class PortfolioCSVFormat(base_formats.CSV):
-    """CSV export in which formula-like text gets an apostrophe (projects.spreadsheets.safety)."""
-
-    def export_data(self, dataset, **kwargs):
-        return super().export_data(neutralised_dataset(dataset), **kwargs)
-
-
-class PortfolioXLSXFormat(base_formats.XLSX):
-    """XLSX export in which text stays text (a name starting with '=' is not turned into a formula)."""
-
-    def export_data(self, dataset, **kwargs):
-        return workbook_bytes([dataset])
-
-
 # Writing ---------------------------------------------------------------------------------------------------
 
 

@@ -79,8 +79,8 @@ def test_the_tables_csv_and_xlsx_exports_write_formulas_as_text(reader_client, h
 def test_the_admin_csv_and_xlsx_exports_write_formulas_as_text(client, superuser, hostile_project):
     client.force_login(superuser)
     url = reverse("admin:projects_milestone_export")
-    assert_xlsx_inert(client.post(url, {"format": "0", "resource": "0"}).content)
-    assert_csv_inert(client.post(url, {"format": "1", "resource": "0"}).content)
+    assert_xlsx_inert(client.post(url, {"format": "0", "resource": "0"}).getvalue())
+    assert_csv_inert(client.post(url, {"format": "1", "resource": "0"}).getvalue())
 
 
 def test_export_portfolio_writes_formulas_as_text_in_both_formats(hostile_project, tmp_path):
