@@ -237,7 +237,7 @@ class PortfolioDiff(resources.Diff):
     rows that create or change something: a confirm, and a row left unchanged, get none."""
 
     def __init__(self, resource, instance, new):
-        self.wanted = getattr(resource, "_dry_run", True)
+        self.wanted = getattr(resource, "_diff_shown", True)
         self.left, self.right, self.new = [], [], new
         if self.wanted:
             super().__init__(resource, instance, new)
@@ -455,7 +455,8 @@ class PortfolioResource(resources.ModelResource):
         if self.importing_user is not None and not is_portfolio_admin(self.importing_user):
             raise PermissionDenied(_("포트폴리오를 가져올 권한이 없습니다."))
         self.file_name = kwargs.get("file_name") or ""
-        self._dry_run = dry_run
+        # Only the admin's preview shows a diff (a background check reports counts and problems).
+        self._diff_shown = dry_run and kwargs.get("progress") is None
         result = self.get_result_class()()
         try:
             self.plan  # noqa: B018 - resolves the default plan
