@@ -3,6 +3,7 @@ to its own SQL, at ×1, ×10 and ×100 (the planner also at ×1000 on request).
 
     DEBUG=true .venv/bin/python bench/scale.py [--scales 1 10 100] [--planner-scales 1000] [--runs 5]
                                                [--only exports pages planner import escalation] [--reuse]
+                                               [--out FILE]
 
 Each scale gets a PostgreSQL database of its own, ``tracker_bench_scale_x<scale>`` plus BENCH_DB_SUFFIX
 (bench/databases.py), filled by bench/generate.py and dropped at the end (kept with --reuse, which also reuses
@@ -11,9 +12,10 @@ off). What "its SQL" is, for each row:
 
 - export, page: every statement the request sent, captured and replayed through a raw cursor that fetches all
   rows (what the database alone needs to answer the request). Exports are read to the last byte.
-- planner, first pass and steady tick: one statement that finds the same reminders, the open milestones due on
-  a day a threshold falls due now with their recipients (owner, else the project's managers), plus escalations.
-  The first pass records and queues; the steady tick (the same moment again) finds nothing new.
+- planner, first pass and steady tick: one statement that finds exactly the rows the first pass writes (owed and
+  skipped, with the planner's access routing and skip reasons; the bench checks that the two sets are equal).
+  The first pass records and queues; the steady tick (the same moment again) finds nothing new. Also shown: the
+  same rows found and written by one INSERT … SELECT (rolled back), the floor for any first pass.
 - import: preview and confirm of the tracker's own milestone export of N rows (the round trip), against the
   statements it sent, replayed. Reported as rows per second too.
 - escalation: the largest reminder e-mail of the day (the TF head's), bytes and items, against its SQL.
@@ -174,7 +176,14 @@ def measure_pages(scale: int, runs: int, reader) -> list[dict]:
 
 
 def _owed_sql(now: dt.datetime):
-    """One statement finding the reminders the planner owes at ``now`` (recipients and escalations)."""
+    """One statement finding the rows the planner's first pass writes at ``now``: every reminder owed (the owner
+    while they may change the project, else the project's managers who may; escalations to the strategy lead and
+    the TF heads) and every one recorded as skipped, with its reason (opted out, lost access, no address,
+    inactive; an owner who may no longer change the project). The rules are those of notifications/reminders.py
+    and projects/permissions.py, written as SQL; which threshold a due date owes now is worked out beforehand
+    (a few hundred dates, untimed), as the planner does in Python."""
+    from django.contrib.auth.models import Permission
+
     from notifications.models import ReminderPolicy
     from notifications.reminders import HOLIDAY_SLACK_DAYS, reminder_due
     from projects import roles
@@ -184,34 +193,136 @@ def _owed_sql(now: dt.datetime):
     policy = ReminderPolicy.current()
     today = now.astimezone(SEOUL).date()
     horizon = today + dt.timedelta(days=max(policy.thresholds) + HOLIDAY_SLACK_DAYS)
-    days = sorted(
-        day
+    due = {
+        day: reminder_due(due_date=day, policy=policy, now=now)
         for day in set(
             Milestone.objects.filter(status__in=Milestone.OPEN_STATUSES, due_date__lte=horizon).values_list(
                 "due_date", flat=True
             )
         )
-        if reminder_due(due_date=day, policy=policy, now=now) is not None
-    )
-    escalate_before = today - dt.timedelta(days=policy.escalate_after_days or 10**4)
+    }
+    due = {day: item for day, item in sorted(due.items()) if item is not None}
+
+    def permission(codename: str) -> int:
+        return Permission.objects.get(content_type__app_label="projects", codename=codename).pk
+
     sql = """
-        SELECT m.id, m.due_date, COALESCE(m.owner_id, pm.user_id) AS recipient, false AS escalation
-          FROM projects_milestone m
-          LEFT JOIN projects_coreproject_managers pm ON m.owner_id IS NULL AND pm.coreproject_id = m.project_id
-         WHERE m.status IN ('planned', 'in_progress', 'submitted') AND m.due_date = ANY(%(days)s)
-        UNION ALL
-        SELECT m.id, m.due_date, u.id, true
-          FROM projects_milestone m
-          JOIN projects_coreproject p ON p.id = m.project_id
-          JOIN projects_task t ON t.id = p.task_id
-          JOIN projects_strategy s ON s.id = t.strategy_id
-          JOIN auth_user u ON u.id = s.lead_id OR u.id IN (
-               SELECT ug.user_id FROM auth_user_groups ug JOIN auth_group g ON g.id = ug.group_id
-                WHERE g.name = %(tf_head)s)
-         WHERE m.status IN ('planned', 'in_progress', 'submitted') AND m.due_date = ANY(%(days)s)
-           AND m.due_date <= %(escalate_before)s
+        WITH due AS (
+            SELECT * FROM unnest(%(days)s::date[], %(thresholds)s::int[], %(send_ons)s::date[])
+                       AS d (day, threshold, send_on)
+        ), tf AS (
+            SELECT ug.user_id FROM auth_user_groups ug JOIN auth_group g ON g.id = ug.group_id
+             WHERE g.name = %(tf_head)s
+        ), holds AS (
+            SELECT up.user_id, up.permission_id FROM auth_user_user_permissions up
+            UNION SELECT ug.user_id, gp.permission_id
+                    FROM auth_user_groups ug JOIN auth_group_permissions gp ON gp.group_id = ug.group_id
+        ), admins AS (
+            SELECT u.id FROM auth_user u
+             WHERE u.is_active AND (u.is_superuser OR u.id IN (
+                   SELECT ug.user_id FROM auth_user_groups ug JOIN auth_group g ON g.id = ug.group_id
+                    WHERE g.name = %(admin)s))
+        ), changers AS (
+            SELECT pm.coreproject_id AS project_id, pm.user_id
+              FROM projects_coreproject_managers pm JOIN auth_user u ON u.id = pm.user_id
+             WHERE u.is_active AND (u.is_superuser OR pm.user_id IN (
+                   SELECT user_id FROM holds WHERE permission_id = %(change)s))
+        ), excluded AS (
+            SELECT u.id,
+                   CASE WHEN NOT u.is_active THEN 'inactive' WHEN u.email = '' THEN 'no_email'
+                        WHEN NOT u.is_superuser
+                         AND u.id NOT IN (SELECT user_id FROM holds WHERE permission_id = %(view)s) THEN 'lost_access'
+                        ELSE 'opted_out' END AS reason
+              FROM auth_user u LEFT JOIN notifications_notificationpreference np ON np.user_id = u.id
+             WHERE NOT u.is_active OR u.email = '' OR np.reminders = false
+                OR (NOT u.is_superuser AND u.id NOT IN (SELECT user_id FROM holds WHERE permission_id = %(view)s))
+        ), ms AS (
+            SELECT m.id, m.due_date, m.owner_id, m.project_id, s.lead_id, d.threshold, d.send_on,
+                   (%(escalate)s > 0 AND d.threshold <= -%(escalate)s) AS escalates,
+                   (a.id IS NOT NULL OR oc.user_id IS NOT NULL) AS owner_hears
+              FROM projects_milestone m
+              JOIN due d ON d.day = m.due_date
+              LEFT JOIN projects_coreproject p ON p.id = m.project_id
+              LEFT JOIN projects_task t ON t.id = p.task_id
+              LEFT JOIN projects_strategy s ON s.id = t.strategy_id
+              LEFT JOIN admins a ON a.id = m.owner_id
+              LEFT JOIN changers oc ON oc.project_id = m.project_id AND oc.user_id = m.owner_id
+             WHERE m.status IN ('planned', 'in_progress', 'submitted')
+        ), escalated AS (
+            SELECT ms.*, ms.lead_id AS user_id FROM ms WHERE ms.escalates AND ms.lead_id IS NOT NULL
+            UNION ALL
+            SELECT ms.*, tf.user_id FROM ms CROSS JOIN tf
+             WHERE ms.escalates AND tf.user_id IS DISTINCT FROM ms.lead_id
+        ), found AS (
+            -- the owner, while they may change the project
+            SELECT ms.owner_id AS user_id, ms.*, false AS escalation, '' AS reason FROM ms WHERE ms.owner_hears
+            UNION ALL
+            -- otherwise the project's managers who may
+            SELECT c.user_id, ms.*, false, '' FROM ms JOIN changers c ON c.project_id = ms.project_id
+             WHERE NOT ms.owner_hears
+            UNION ALL
+            -- escalations, to whoever does not hear about it already
+            SELECT e.user_id, e.id, e.due_date, e.owner_id, e.project_id, e.lead_id, e.threshold, e.send_on,
+                   e.escalates, e.owner_hears, true, ''
+              FROM escalated e
+             WHERE NOT (e.owner_hears AND e.user_id = e.owner_id)
+               AND NOT EXISTS (SELECT 1 FROM changers c
+                                WHERE NOT e.owner_hears AND c.project_id = e.project_id AND c.user_id = e.user_id)
+            UNION ALL
+            -- an owner who may no longer change the project (and is not escalated to): skipped
+            SELECT ms.owner_id, ms.*, false, 'lost_access' FROM ms
+             WHERE ms.owner_id IS NOT NULL AND NOT ms.owner_hears
+               AND NOT (ms.escalates AND (ms.owner_id IS NOT DISTINCT FROM ms.lead_id
+                                          OR ms.owner_id IN (SELECT user_id FROM tf)))
+        )
+        SELECT f.user_id, f.id, f.threshold, f.due_date, f.send_on, f.escalation, COALESCE(x.reason, f.reason)
+          FROM found f LEFT JOIN excluded x ON x.id = f.user_id
     """
-    return sql, {"days": days, "tf_head": roles.TF_HEAD, "escalate_before": escalate_before}
+    return sql, {
+        "days": list(due),
+        "thresholds": [item.threshold for item in due.values()],
+        "send_ons": [item.send_on for item in due.values()],
+        "admin": roles.ADMIN,
+        "tf_head": roles.TF_HEAD,
+        "change": permission("change_milestone"),
+        "view": permission("view_coreproject"),
+        "escalate": policy.escalate_after_days,
+    }
+
+
+def _write_floor(sql: str, params: dict) -> float:
+    """The least a first pass can cost: the same rows found and written by one INSERT … SELECT (foreign keys checked
+    as they are at commit), rolled back; milliseconds. No e-mails: the planner also writes one per person and puts
+    each person's reminders in theirs."""
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM notifications_reminder")
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET LOCAL jit = off")
+        started = time.perf_counter()
+        cursor.execute(
+            "INSERT INTO notifications_reminder (recipient_id, milestone_id, threshold, due_date, send_on,"
+            " is_escalation, status, skip_reason, created_at)"
+            " SELECT f.recipient_id, f.milestone_id, f.threshold, f.due_date, f.send_on, f.escalation,"
+            " CASE WHEN f.reason = '' THEN 'pending' ELSE 'skipped' END, f.reason, now()"
+            f" FROM ({sql}) AS f (recipient_id, milestone_id, threshold, due_date, send_on, escalation, reason)"
+            " ON CONFLICT DO NOTHING",
+            params,
+        )
+        elapsed = (time.perf_counter() - started) * 1000
+        transaction.set_rollback(True)
+    return elapsed
+
+
+def _written_rows() -> set[tuple]:
+    from notifications.models import Reminder
+
+    return set(
+        Reminder.objects.values_list(
+            "recipient_id", "milestone_id", "threshold", "due_date", "send_on", "is_escalation", "skip_reason"
+        )
+    )
 
 
 def measure_planner(scale: int, runs: int) -> list[dict]:
@@ -224,13 +335,17 @@ def measure_planner(scale: int, runs: int) -> list[dict]:
 
     now = timezone.now()
     sql, params = _owed_sql(now)
-    bare_rows = 0
+    bare_rows: set[tuple] = set()
 
     def bare():
         nonlocal bare_rows
         with connection.cursor() as cursor:
+            # At its best: PostgreSQL's JIT, set off by the statement's row estimates, compiles for longer than the
+            # statement runs (188 ms of 320 at ×100).
+            cursor.execute("SET jit = off")
             cursor.execute(sql, params)
-            bare_rows = len(cursor.fetchall())
+            bare_rows = set(cursor.fetchall())
+            cursor.execute("RESET jit")
 
     bare()
     bare_ms = _median_ms(bare, runs)
@@ -241,7 +356,7 @@ def measure_planner(scale: int, runs: int) -> list[dict]:
         widest = max(widest, len(params or ()))
         return execute(sql, params, many, context)
 
-    recorded = 0
+    recorded, written = 0, set()
     planner_runs = 1 if scale >= 1000 else min(runs, 3)
     for _ in range(planner_runs):
         Reminder.objects.all().delete()
@@ -260,13 +375,18 @@ def measure_planner(scale: int, runs: int) -> list[dict]:
                     timings.append((time.perf_counter() - started) * 1000)
                 queries[label] = count["n"]
                 if label == "first":
-                    recorded = result.recorded
+                    recorded, written = result.recorded, _written_rows()
+    floor_ms = statistics.median(_write_floor(sql, params) for _ in range(runs))
     milestones = Milestone.objects.count()
+    differ = len(written ^ bare_rows)
+    same = "the same rows" if not differ else f"{differ:,} rows differ"
     common = {"sql_ms": bare_ms, "bytes": None}
     return [
         {
             "part": "planner",
-            "what": f"first pass, {milestones:,} milestones ({recorded:,} recorded; SQL finds {bare_rows:,})",
+            "what": f"first pass, {milestones:,} milestones ({len(written):,} rows written, {recorded:,} of them owed;"
+            f" SQL finds {len(bare_rows):,}, {same}; finding and writing them in one INSERT … SELECT takes"
+            f" {floor_ms:,.0f} ms, {statistics.median(first) / floor_ms:.2f}× that)",
             "target": 3,
             "ms": statistics.median(first),
             "queries": queries["first"],
@@ -425,6 +545,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS))
     parser.add_argument("--reuse", action="store_true", help="keep the databases, and reuse one already filled")
+    parser.add_argument("--out", type=Path, help="where to write the table (default bench/results/scale-<date>.md)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -458,7 +579,7 @@ def main() -> None:
         )
     report = "\n".join(lines)
     print(report)
-    out = ROOT / "bench" / "results" / f"scale-{dt.date.today()}.md"
+    out = args.out or ROOT / "bench" / "results" / f"scale-{dt.date.today()}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report + "\n")
 

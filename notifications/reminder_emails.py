@@ -19,6 +19,7 @@ from notifications.models import OutboxMessage, Reminder
 from projects.models import Milestone
 from projects.permissions import ProjectChangers, project_changers
 from tracker.dates import SEOUL, dday_label
+from tracker.sqlvalues import id_set
 
 # Items listed in one reminder e-mail; beyond them the e-mail counts the rest per strategy and links to the list.
 # The TF head's escalation summary at ×100 listed 7,602 items in 8.1 MB; 30 items keep it a page or two.
@@ -31,7 +32,7 @@ def messages_cancel_empty(*, message_ids: set[int], status: str) -> int:
         Reminder.still_applies_q(), message_id=OuterRef("pk"), status=Reminder.Status.PENDING
     )
     return (
-        OutboxMessage.objects.filter(pk__in=message_ids, status=status, kind=OutboxMessage.Kind.REMINDER)
+        OutboxMessage.objects.filter(pk__in=id_set(message_ids), status=status, kind=OutboxMessage.Kind.REMINDER)
         .exclude(Exists(still_owed))
         .update(
             status=OutboxMessage.Status.CANCELLED,

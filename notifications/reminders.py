@@ -7,17 +7,21 @@ database. Every query here is set-based, so a pass takes the same number of quer
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.db.models import Case, Exists, F, OuterRef, Value, When
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, QuerySet, Value
 from django.db.models.functions import Greatest
+from django.utils import timezone
 
 from notifications.emails import new_message_id
-from notifications.inserts import insert_new_rows
+from notifications.inserts import insert_new_values
 from notifications.models import NotificationPreference, OutboxMessage, Reminder, ReminderPolicy
 from notifications.reminder_emails import messages_cancel_empty
 from notifications.workdays import reminder_email_day, reminder_email_window, reminder_emails_carry_over
@@ -25,11 +29,12 @@ from projects import roles
 from projects.models import Milestone
 from projects.permissions import portfolio_readers, project_changers
 from tracker.dates import SEOUL, previous_working_day
+from tracker.sqlvalues import id_set, text_set, values_table
 
 # Thresholds may move a reminder a few days earlier (a long holiday); look that much further ahead.
 HOLIDAY_SLACK_DAYS = 14
-# Recipients per UPDATE when reminders are put into their e-mails.
-ATTACH_BATCH = 500
+# The columns a new reminder is written with (the rest take their defaults).
+REMINDER_COLUMNS = ("recipient_id", "milestone_id", "threshold", "due_date", "send_on", "is_escalation")
 
 
 @dataclass(frozen=True)
@@ -79,11 +84,11 @@ class OpenMilestone(NamedTuple):
     lead_id: int | None
 
 
-def _recipients(milestones: list[OpenMilestone]) -> tuple[dict[int, set[int]], set[int]]:
+def _recipients(milestones: list[OpenMilestone], project_ids: QuerySet) -> tuple[dict[int, set[int]], set[int]]:
     """Who hears about each milestone, and the TF heads. Reminders follow access (projects/permissions.py): the
     owner while they may change the project; otherwise (no owner, or one who lost access) the project's managers
-    who may change it."""
-    changers = project_changers({m.project_id for m in milestones})
+    who may change it. ``project_ids``: the milestones' projects, as a subquery (never thousands of ids bound)."""
+    changers = project_changers(project_ids)
     tf_heads = set(get_user_model().objects.filter(groups__name=roles.TF_HEAD).values_list("pk", flat=True))
     recipients = {
         m.pk: {m.owner_id}
@@ -111,22 +116,41 @@ def _excluded_users() -> dict[int, str]:
     return reasons
 
 
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Python's cycle collector waits while a pass builds its ~100,000 tuples and sets (none of them in a cycle):
+    each full collection walks every object the process holds, which was a third of a steady tick at ×100."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def reminders_plan(*, now: dt.datetime, dry_run: bool = False) -> PlanResult:
     """Record the reminders owed at ``now``, cancel those that no longer apply, and put them in the outbox.
 
     Rows are read as tuples, and the threshold is worked out once per due date, not once per milestone: a tick
     over 70,000 milestones stays well under two seconds. E-mails are written when they are sent (outbox.py).
     """
+    with _cycle_collector_paused():
+        return _reminders_plan(now=now, dry_run=dry_run)
+
+
+def _reminders_plan(*, now: dt.datetime, dry_run: bool) -> PlanResult:
     policy = ReminderPolicy.current()
     today = now.astimezone(SEOUL).date()
     horizon = today + dt.timedelta(days=max(policy.thresholds) + HOLIDAY_SLACK_DAYS)
+    open_milestones = Milestone.objects.open().filter(due_date__lte=horizon)
     milestones = [
         OpenMilestone(*row)
-        for row in Milestone.objects.open()
-        .filter(due_date__lte=horizon)
-        .values_list("pk", "due_date", "owner_id", "project_id", "project__task__strategy__lead_id")
+        for row in open_milestones.values_list(
+            "pk", "due_date", "owner_id", "project_id", "project__task__strategy__lead_id"
+        )
     ]
-    recipients, tf_heads = _recipients(milestones)
+    recipients, tf_heads = _recipients(milestones, open_milestones.values("project_id"))
     excluded = _excluded_users()
     due_on = {day: reminder_due(due_date=day, policy=policy, now=now) for day in {m.due_date for m in milestones}}
     # (recipient, milestone, threshold, due date) → (send on, escalated)
@@ -161,49 +185,39 @@ def reminders_plan(*, now: dt.datetime, dry_run: bool = False) -> PlanResult:
             Milestone.open_q("milestone__"), milestone__due_date__lte=horizon
         ).values_list("pk", "recipient_id", "milestone_id", "threshold", "due_date", "status")
     }
-    new = [
-        Reminder(
-            recipient_id=recipient_id,
-            milestone_id=milestone_id,
-            threshold=threshold,
-            due_date=due_date,
-            send_on=send_on,
-            is_escalation=escalated,
-        )
-        for (recipient_id, milestone_id, threshold, due_date), (send_on, escalated) in owed.items()
-        if (recipient_id, milestone_id, threshold, due_date) not in recorded
-    ]
-    new_skipped = [
-        Reminder(
-            recipient_id=recipient_id,
-            milestone_id=milestone_id,
-            threshold=threshold,
-            due_date=due_date,
-            send_on=send_on,
-            is_escalation=escalated,
-            status=Reminder.Status.SKIPPED,
-            skip_reason=reason,
-        )
-        for (recipient_id, milestone_id, threshold, due_date), (send_on, escalated, reason) in skipped.items()
-        if (recipient_id, milestone_id, threshold, due_date) not in recorded
-    ]
+    # Rows as tuples in REMINDER_COLUMNS' order: building 18,000 model objects was most of a first pass.
+    new = [(*key, *value) for key, value in owed.items() if key not in recorded]
+    # Skipped rows carry their reason last; a key owed to the same person (an owner escalated to) is not skipped.
+    new_skipped = [(*key, *value) for key, value in skipped.items() if key not in recorded and key not in owed]
     # A due date moved away and back again owes its old reminder again: the cancelled row is re-armed; so is a
     # skipped one once its person can be reached again.
     rearmable = (Reminder.Status.CANCELLED, Reminder.Status.SKIPPED)
     rearmed = [recorded[key][0] for key in owed if recorded.get(key, (None, None))[1] in rearmable]
     result = PlanResult()
     if dry_run:
-        result.planned = new + list(Reminder.objects.filter(pk__in=rearmed))
+        unsaved = [Reminder(**dict(zip(REMINDER_COLUMNS, row, strict=True))) for row in new]
+        result.planned = unsaved + list(Reminder.objects.filter(pk__in=id_set(rearmed)))
         return result
     reminder_emails_carry_over(now=now)
     # The unique constraint, not this check, is what stops a duplicate when two planners run at once; the counts
     # are of the rows this pass actually wrote.
-    inserted = insert_new_rows(new)
-    insert_new_rows(new_skipped)
-    rearmed_count = Reminder.objects.filter(pk__in=rearmed, status__in=rearmable).update(
-        status=Reminder.Status.PENDING, message=None, skip_reason=""
+    created_at = timezone.now()
+    inserted = len(insert_new_values(Reminder, REMINDER_COLUMNS, new, constants={"created_at": created_at}))
+    written_skipped = insert_new_values(
+        Reminder,
+        (*REMINDER_COLUMNS, "skip_reason"),
+        new_skipped,
+        constants={"status": Reminder.Status.SKIPPED, "created_at": created_at},
+        returning="skip_reason",
     )
-    result.skipped = Counter(reminder.skip_reason for reminder in new_skipped)
+    result.skipped = Counter(written_skipped)
+    rearmed_count = (
+        Reminder.objects.filter(pk__in=id_set(rearmed), status__in=rearmable).update(
+            status=Reminder.Status.PENDING, message=None, skip_reason=""
+        )
+        if rearmed
+        else 0
+    )
     result.recorded = inserted + rearmed_count
     result.cancelled = _cancel_without_access(recorded, recipients, milestones, tf_heads) + reminders_cancel_stale()
     result.messages = reminders_attach_to_outbox(now=now, policy=policy)
@@ -225,13 +239,24 @@ def _cancel_without_access(recorded: dict, recipients: dict[int, set[int]], mile
     ]
     if not gone:
         return 0
-    affected = set(Reminder.objects.filter(pk__in=gone).exclude(message=None).values_list("message_id", flat=True))
-    cancelled = Reminder.objects.filter(pk__in=gone, status=Reminder.Status.PENDING).update(
-        status=Reminder.Status.CANCELLED
-    )
+    ids = id_set(gone)
+    return _cancel_pending(ids.sql, ids.params)
+
+
+def _cancel_pending(ids_sql: str, params: list) -> int:
+    """Cancel the pending reminders among the ids ``ids_sql`` selects, in one statement that also says which
+    e-mails held them; those e-mails (unsent) left with nothing to say are cancelled too."""
+    table = connection.ops.quote_name(Reminder._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s WHERE status = %s AND id IN ({ids_sql}) RETURNING message_id",
+            [Reminder.Status.CANCELLED, Reminder.Status.PENDING, *params],
+        )
+        held = [message_id for (message_id,) in cursor.fetchall()]
+    affected = {message_id for message_id in held if message_id is not None}
     if affected:
         messages_cancel_empty(message_ids=affected, status=OutboxMessage.Status.PENDING)
-    return cancelled
+    return len(held)
 
 
 def reminders_cancel_stale() -> int:
@@ -247,29 +272,28 @@ def reminders_cancel_stale() -> int:
         )
     )
     stale = Reminder.objects.filter(status=Reminder.Status.PENDING).filter(~Reminder.still_applies_q() | overtaken)
-    affected_messages = set(stale.exclude(message=None).values_list("message_id", flat=True))
-    cancelled = Reminder.objects.filter(pk__in=stale.values("pk")).update(status=Reminder.Status.CANCELLED)
-    if affected_messages:
-        messages_cancel_empty(message_ids=affected_messages, status=OutboxMessage.Status.PENDING)
-    return cancelled
+    # The stale set is found once: the UPDATE cancels it and returns the e-mails that held it.
+    sql, params = stale.order_by().values("pk").query.sql_with_params()
+    return _cancel_pending(sql, list(params))
 
 
 @transaction.atomic
 def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> int:
     """Put unattached pending reminders into each recipient's e-mail of the day (written when it is sent): today's
     on a working day before it went out, otherwise the next working day's, from the send hour (workdays.py)."""
-    user_ids = set(
-        Reminder.objects.select_for_update()
-        .filter(status=Reminder.Status.PENDING, message=None)
-        .values_list("recipient_id", flat=True)
-    )
+    unattached = Reminder.objects.filter(status=Reminder.Status.PENDING, message=None)
+    user_ids = set(unattached.select_for_update().values_list("recipient_id", flat=True))
     if not user_ids:
         return 0
     # Locked: the dispatcher skips a row being added to, and a row it is sending reads as taken here.
     existing = {
         (recipient_id, not_before.astimezone(SEOUL).date()): status
         for recipient_id, not_before, status in OutboxMessage.objects.select_for_update()
-        .filter(kind=OutboxMessage.Kind.REMINDER, recipient_id__in=user_ids, not_before__gte=now - dt.timedelta(days=1))
+        .filter(
+            kind=OutboxMessage.Kind.REMINDER,
+            recipient_id__in=id_set(user_ids),
+            not_before__gte=now - dt.timedelta(days=1),
+        )
         .values_list("recipient_id", "not_before", "status")
     }
     # A day whose e-mail went out (or may have) is served; a pending or cancelled-unsent one can still carry more.
@@ -278,33 +302,37 @@ def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> i
     for (recipient_id, day), status in existing.items():
         if status not in reusable:
             served[recipient_id].add(day)
-    addresses = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "email"))
+    addresses = dict(get_user_model().objects.filter(pk__in=id_set(user_ids)).values_list("pk", "email"))
     key_of = {}
     wanted = []
     for user_id in user_ids:
         day = reminder_email_day(now=now, policy=policy, served=served[user_id])
         not_before, send_by = reminder_email_window(day=day, now=now, policy=policy)
         key_of[user_id] = f"reminders:{user_id}:{day.isoformat()}"
-        wanted.append(
-            OutboxMessage(
-                key=key_of[user_id],
-                kind=OutboxMessage.Kind.REMINDER,
-                recipient_id=user_id,
-                to_email=addresses[user_id],
-                message_id=new_message_id("reminders"),
-                not_before=not_before,
-                send_by=send_by,
-            )
-        )
-    OutboxMessage.objects.bulk_create(wanted, ignore_conflicts=True, batch_size=1000)
-    message_of = dict(OutboxMessage.objects.filter(key__in=key_of.values()).values_list("key", "pk"))
-    OutboxMessage.objects.filter(pk__in=message_of.values(), status=OutboxMessage.Status.CANCELLED).update(
+        wanted.append((key_of[user_id], user_id, addresses[user_id], new_message_id("reminders"), not_before, send_by))
+    insert_new_values(
+        OutboxMessage,
+        ("key", "recipient_id", "to_email", "message_id", "not_before", "send_by"),
+        wanted,
+        constants={"kind": OutboxMessage.Kind.REMINDER},
+    )
+    message_of = dict(OutboxMessage.objects.filter(key__in=text_set(key_of.values())).values_list("key", "pk"))
+    OutboxMessage.objects.filter(pk__in=id_set(message_of.values()), status=OutboxMessage.Status.CANCELLED).update(
         status=OutboxMessage.Status.PENDING, not_before=Greatest(F("not_before"), Value(now)), last_error=""
     )
-    users = sorted(user_ids)
-    for start in range(0, len(users), ATTACH_BATCH):
-        batch = users[start : start + ATTACH_BATCH]
-        Reminder.objects.filter(status=Reminder.Status.PENDING, message=None, recipient_id__in=batch).update(
-            message_id=Case(*(When(recipient_id=user_id, then=Value(message_of[key_of[user_id]])) for user_id in batch))
-        )
+    _attach([(user_id, message_of[key]) for user_id, key in key_of.items()])
     return len(message_of)
+
+
+def _attach(pairs: list[tuple[int, int]]) -> None:
+    """Put each person's unattached pending reminders into their e-mail: one UPDATE … FROM joined on the person
+    (it was 500 ``CASE WHEN recipient_id = …`` branches a statement)."""
+    quote = connection.ops.quote_name
+    table = quote(Reminder._meta.db_table)
+    source, params = values_table([("recipient_id", "integer"), ("message_id", "integer")], pairs)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET message_id = v.message_id FROM {source}"
+            f" WHERE {table}.recipient_id = v.recipient_id AND {table}.status = %s AND {table}.message_id IS NULL",
+            [*params, Reminder.Status.PENDING],
+        )

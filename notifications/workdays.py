@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from notifications.models import OutboxMessage, Reminder, ReminderPolicy
 from tracker.dates import SEOUL, is_working_day, seoul_datetime
+from tracker.sqlvalues import id_set
 
 
 def is_sending_day(day: dt.date, policy: ReminderPolicy) -> bool:
@@ -50,8 +51,8 @@ def reminder_emails_carry_over(*, now: dt.datetime) -> int:
     )
     if not expired:
         return 0
-    Reminder.objects.filter(message_id__in=expired, status=Reminder.Status.PENDING).update(message=None)
-    return OutboxMessage.objects.filter(pk__in=expired).update(
+    Reminder.objects.filter(message_id__in=id_set(expired), status=Reminder.Status.PENDING).update(message=None)
+    return OutboxMessage.objects.filter(pk__in=id_set(expired)).update(
         status=OutboxMessage.Status.CANCELLED,
         last_error=_("그날 전달하지 못해 (메일 서버 장애) 알림을 다음 근무일 메일로 넘겼습니다."),
     )

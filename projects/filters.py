@@ -11,6 +11,36 @@ from projects.funding import STAGES, funding_annotate
 from projects.models import CoreProject, Department, Milestone, ProgressUpdate, Strategy, Task
 from projects.selectors import UPCOMING_DAYS
 from tracker.dates import seoul_today, week_start
+from tracker.form_renderer import WidgetRenderer
+
+
+class FilterForm(forms.Form):
+    """The filter forms are drawn on every table page: their widgets are written without the template engine."""
+
+    default_renderer = WidgetRenderer()
+
+
+class _ListedChoices(django_filters.fields.ModelChoiceIterator):
+    """A short list of choices read in one statement. Django reads them with ``iterator()``, which on PostgreSQL is a
+    server-side cursor: DECLARE, FETCH, FETCH and CLOSE, four round trips for a few dozen rows."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        if self.field.null_label is not None:
+            yield (self.field.null_value, self.field.null_label)
+        for obj in self.queryset.all():
+            yield self.choice(obj)
+
+
+class _ListedChoiceField(django_filters.fields.ModelChoiceField):
+    iterator = _ListedChoices
+
+
+class ModelChoiceFilter(django_filters.ModelChoiceFilter):
+    """A choice of strategy, task or department (a few dozen rows at most)."""
+
+    field_class = _ListedChoiceField
 
 
 def _people(field: str, value: str) -> Q:
@@ -29,16 +59,12 @@ class PortfolioFilterSet(django_filters.FilterSet):
 
     prefix = ""
 
-    strategy = django_filters.ModelChoiceFilter(
-        label=_("전략"), queryset=Strategy.objects.all(), method="filter_strategy"
-    )
-    task = django_filters.ModelChoiceFilter(label=_("추진과제"), queryset=Task.objects.all(), method="filter_task")
+    strategy = ModelChoiceFilter(label=_("전략"), queryset=Strategy.objects.all(), method="filter_strategy")
+    task = ModelChoiceFilter(label=_("추진과제"), queryset=Task.objects.all(), method="filter_task")
     category = django_filters.ChoiceFilter(
         label=_("구분"), choices=CoreProject.Category.choices, method="filter_category"
     )
-    department = django_filters.ModelChoiceFilter(
-        label=_("주관부서"), queryset=Department.objects.all(), method="filter_department"
-    )
+    department = ModelChoiceFilter(label=_("주관부서"), queryset=Department.objects.all(), method="filter_department")
     rag_status = django_filters.ChoiceFilter(
         label=_("추진 상태"), choices=CoreProject.RagStatus.choices, method="filter_rag_status"
     )
@@ -82,6 +108,7 @@ class ProjectFilter(PortfolioFilterSet):
 
     class Meta:
         model = CoreProject
+        form = FilterForm
         fields = ["strategy", "task", "category", "department", "rag_status", "manager", "is_sample"]
 
     def filter_text(self, queryset, name, value):
@@ -124,6 +151,7 @@ class MilestoneFilter(PortfolioFilterSet):
 
     class Meta:
         model = Milestone
+        form = FilterForm
         fields = ["strategy", "task", "category", "department", "rag_status", "manager", "kind", "status"]
 
     def filter_text(self, queryset, name, value):

@@ -268,7 +268,22 @@ class CoreProject(models.Model):
                 violation_error_message=_("예시 사업만 이름이 [예시]로 시작합니다."),
             ),
         ]
-        indexes = [models.Index(fields=["plan", "rag_status"], name="project_plan_rag_idx")]
+        indexes = [
+            models.Index(fields=["plan", "rag_status"], name="project_plan_rag_idx"),
+            # The project table's sorts on its own columns, each ending in its default order (code, then id), and
+            # the milestone table's sorts by project code and name (projects/tables.py): read in order, no sort.
+            models.Index(fields=["code", "id"], name="project_code_sort_idx"),
+            *(
+                models.Index(fields=[column, "code", "id"], name=f"project_{name}_sort_idx")
+                for column, name in (
+                    ("name", "name"),
+                    ("category", "category"),
+                    ("rag_status", "rag"),
+                    ("budget_total", "budget"),
+                    ("budget_national", "national"),
+                )
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
@@ -435,6 +450,19 @@ class Milestone(models.Model):
             models.Index(fields=["status", "due_date"], name="milestone_status_due_idx"),
             # The milestone table's default order over every milestone, open or not: read in order, no sort.
             models.Index(fields=["due_date", "id"], name="milestone_due_id_idx"),
+            # The milestone table's other sorts, each ending in its default order (projects/tables.py): the first
+            # page is read from the index instead of sorting every milestone. Status and owner sorts use the
+            # indexes above (the id only breaks ties within a day).
+            *(
+                models.Index(fields=[column, "due_date", "id"], name=f"milestone_{name}_sort_idx")
+                for column, name in (
+                    ("kind", "kind"),
+                    ("title", "title"),
+                    ("responsible_agency", "agency"),
+                    ("amount_requested", "requested"),
+                    ("amount_secured", "secured"),
+                )
+            ),
         ]
 
     def __str__(self) -> str:

@@ -79,8 +79,9 @@ class ProjectChangers:
         return user_id is not None and (user_id in self.admins or user_id in self.managers.get(project_id, ()))
 
 
-def project_changers(project_ids: Iterable[int]) -> ProjectChangers:
-    """Who may change each of these projects, by the rule of ``can_change_project``; three queries."""
+def project_changers(project_ids: Iterable[int] | QuerySet) -> ProjectChangers:
+    """Who may change each of these projects, by the rule of ``can_change_project``; three queries. ``project_ids``
+    may be a subquery (``….values("project_id")``): the reminder planner asks for thousands of projects."""
     users = get_user_model().objects.filter(is_active=True)
     admins = set(users.filter(Q(is_superuser=True) | Q(groups__name=roles.ADMIN)).values_list("pk", flat=True))
     permission = Permission.objects.filter(content_type__app_label="projects", codename="change_milestone")
@@ -89,7 +90,7 @@ def project_changers(project_ids: Iterable[int]) -> ProjectChangers:
     ).values("pk")
     managers: dict[int, set[int]] = defaultdict(set)
     for project_id, user_id in CoreProject.managers.through.objects.filter(
-        coreproject_id__in=list(project_ids), user_id__in=holders
+        coreproject_id__in=project_ids if isinstance(project_ids, QuerySet) else list(project_ids), user_id__in=holders
     ).values_list("coreproject_id", "user_id"):
         managers[project_id].add(user_id)
     return ProjectChangers(admins=admins, managers=managers)

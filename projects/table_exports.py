@@ -33,7 +33,7 @@ from django.utils.encoding import force_str
 from django.utils.http import content_disposition_header
 from django_tables2.export import TableExport
 
-from projects.spreadsheets.safety import formula_like, neutralise, neutralised_dataset
+from projects.spreadsheets.safety import ESCAPE, FORMULA_TRIGGERS, formula_like, neutralise, neutralised_dataset
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -82,11 +82,19 @@ _person_labels.per_export = True
 person_labels = _person_labels
 
 
+# The first characters of the text that ``neutralise`` may change: a formula's, or the apostrophe itself.
+_FORMULA_FIRST = frozenset(trigger[0] for trigger in FORMULA_TRIGGERS)
+_NEUTRALISED_FIRST = _FORMULA_FIRST | {ESCAPE[0]}
+
+
 def spreadsheet_text(value: str) -> str:
     """Every database text cell of a CSV export passes through here: formula-like text gets the apostrophe of
     projects.spreadsheets.safety (which the import takes off again). In XLSX the same text is a text cell with
-    Excel's quote prefix, its content unchanged (``_xlsx_row``)."""
-    return neutralise(value)
+    Excel's quote prefix, its content unchanged (``_xlsx_row``). Text whose first character no formula starts
+    with is left as it is without asking ``neutralise`` (most cells: the question was a third of the export)."""
+    if value and value[0] in _NEUTRALISED_FIRST:
+        return neutralise(value)
+    return value
 
 
 def _plain(queryset: models.QuerySet, path: str, *, csv: bool):
@@ -101,14 +109,10 @@ def _plain(queryset: models.QuerySet, path: str, *, csv: bool):
     except (AttributeError, FieldDoesNotExist):
         return _cell if csv else None
     if isinstance(field, models.CharField | models.TextField):
-        return _text_cell if csv else None
+        return spreadsheet_text if csv else None
     if isinstance(field, models.DateField | models.IntegerField | models.BooleanField | models.DecimalField):
         return None
     return _cell
-
-
-def _text_cell(value: str) -> str:
-    return spreadsheet_text(value)
 
 
 def _cell(value):
@@ -251,10 +255,12 @@ _DATE, _NUMBER, _WRAPPED, _QUOTED = ' s="1"', ' s="3"', ' s="4"', ' s="5"'
 
 
 def _text(value: str, strings: dict[str, int], style: str = "") -> str:
-    text = _ILLEGAL_XML.sub("", value)
-    index = strings.get(text)
+    index = strings.get(value)  # a text already in the table has no character XML forbids
     if index is None:
-        index = strings[text] = len(strings)
+        text = _ILLEGAL_XML.sub("", value)
+        index = strings.get(text)
+        if index is None:
+            index = strings[text] = len(strings)
     return f'<c{style} t="s"><v>{index}</v></c>'
 
 
@@ -266,7 +272,7 @@ def _xlsx_row(number: int, row: list, strings: dict[str, int], formatted: bool =
         if value is None:
             cells.append("<c/>")
         elif kind is str:
-            if formula_like(value):
+            if value and value[0] in _FORMULA_FIRST and formula_like(value):
                 cells.append(_text(value, strings, _QUOTED))  # stays text when someone edits the cell
             else:
                 cells.append(_text(value, strings, _WRAPPED if formatted and "\n" in value else ""))

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import django_tables2 as tables
+from django.db.models import Model
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.encoding import force_str
 from django.utils.formats import localize
 from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext_lazy as _
+from django_tables2.columns import ManyToManyColumn
+from django_tables2.columns.linkcolumn import BaseLinkColumn
 from django_tables2.rows import BoundRow, BoundRows
-from django_tables2.utils import AttributeDict, signature
+from django_tables2.utils import A, AttributeDict, signature
 
 from people.names import person_label
 from projects.models import CoreProject, Milestone
@@ -20,11 +26,20 @@ from projects.permissions import is_portfolio_admin
 from projects.table_exports import ExportField, choice_labels, person_labels
 from projects.templatetags.dates import short_date
 from tracker.dates import dday_label, seoul_today
+from tracker.html import attributes, escaped
 
 # Amounts and counts line up on the right, header and cells alike.
 NUMERIC = {"th": {"class": "num"}, "td": {"class": "num"}}
 # A project code ("DEMO-S1-02") is never broken at its hyphens on a wide screen.
 CODE = {"td": {"class": "code"}}
+# Every sort ends in the table's own order, so rows that tie (a status, a kind, an amount shared by thousands of
+# milestones) keep one order from page to page, and an index (column, then these) can serve it (migration 0010).
+PROJECTS_THEN = ("code", "pk")
+MILESTONES_THEN = ("due_date", "pk")
+
+
+def sorted_by(*keys: str, then: tuple[str, ...]) -> tuple[str, ...]:
+    return (*keys, *then)
 
 
 def rag_badge(status: str, label: str) -> str:
@@ -56,6 +71,9 @@ class _Row(BoundRow):
 
     @property
     def attrs(self):
+        return AttributeDict(self.attributes())
+
+    def attributes(self) -> dict:
         """Row attributes (the app's are flat: a value, or a function of the record)."""
         attrs = {
             name: value(record=self._record) if callable(value) else value
@@ -63,7 +81,7 @@ class _Row(BoundRow):
         }
         even_odd = self.get_even_odd_css_class()
         attrs["class"] = f"{attrs['class']} {even_odd}" if attrs.get("class") else even_odd
-        return AttributeDict(attrs)
+        return attrs
 
     def _call(self, bound_column, kind: str, value):
         method = getattr(bound_column, kind)
@@ -105,23 +123,32 @@ class Table(tables.Table):
         self.cell_arguments: dict[tuple[str, str], tuple[tuple[str, ...], str | None]] = {}
         self.rows = _Rows(data=self.data, table=self, pinned_data=self.pinned_data)
 
+    @cached_property
+    def project_url(self) -> str:
+        """A project page's URL with a placeholder for the id: one reverse() per table instead of one per row."""
+        return reverse("projects:project", args=[0]).replace("/0/", "/{}/")
+
     @property
     def tbody_html(self) -> str:
         """The ``<tbody>`` of the tracker's table template (django_tables2/tracker.html), cell for cell, with each
-        column's ``<td>`` attributes and label worked out once (the app's column attributes do not depend on the
-        row)."""
+        column's ``<td>`` attributes, label and way to its value worked out once (the app's column attributes do
+        not depend on the row)."""
         columns = list(self.columns)
         cells = [
             (column.name, column.attrs["td"].as_html(), conditional_escape(column.header), column.localize)
             for column in columns
         ]
+        writers: dict[type, list] = {}
         parts = [f'<tbody {self.attrs.get("tbody", AttributeDict()).as_html()} role="rowgroup">']
         for row in self.paginated_rows:
-            parts.append(f'<tr {row.attrs.as_html()} role="row">')
-            for name, td, label, localized in cells:
-                parts.append(
-                    f'<td {td} role="cell" data-label="{label}">{_cell_html(row.get_cell(name), localized)}</td>'
-                )
+            record = row.record
+            kind = type(record)
+            if kind not in writers:
+                writers[kind] = [_cell_writer(self, column, kind) for column in columns]
+            parts.append(f'<tr {attributes(row.attributes())} role="row">')
+            for (name, td, label, localized), writer in zip(cells, writers[kind], strict=True):
+                content = writer(record) if writer is not None else row.get_cell(name)
+                parts.append(f'<td {td} role="cell" data-label="{label}">{_cell_html(content, localized)}</td>')
             parts.append("</tr>")
         if len(parts) == 1 and self.empty_text:
             parts.append(
@@ -132,18 +159,106 @@ class Table(tables.Table):
         return mark_safe("".join(parts))  # noqa: S308 (every cell is escaped above, or safe from format_html)
 
 
+# What a cell's render method may ask for, apart from its row (a method that asks for its row, or for everything,
+# goes through django-tables2's BoundRow).
+_RECORD_ARGUMENTS = frozenset({"value", "record", "column", "bound_column", "table"})
+
+
+def _cell_writer(table: Table, bound_column, model: type):
+    """A function from a record to its cell's content, equal to ``BoundRow.get_cell``, with what django-tables2
+    looks up for every cell (the accessor's model field and choices, the render method's arguments, the default)
+    looked up once; None where the column needs django-tables2's own way (links, many-to-many, rows that are not
+    model instances)."""
+    column = bound_column.column
+    if bound_column.link or isinstance(column, BaseLinkColumn | ManyToManyColumn) or not issubclass(model, Model):
+        return None
+    arguments, catch_all = signature(bound_column.render)
+    if catch_all or not set(arguments) <= _RECORD_ARGUMENTS:
+        return None
+    if callable(column._default):
+        return None
+    accessor = A(bound_column.accessor)
+    bits = accessor.bits
+    if not bits:
+        return None
+    value_of = _value_reader(accessor, model)
+    render = bound_column.render
+    empty_values = column.empty_values
+    default = bound_column.default
+    fixed = {"column": column, "bound_column": bound_column, "table": table}
+    fixed = {name: fixed[name] for name in arguments if name in fixed}
+    wants_value, wants_record = "value" in arguments, "record" in arguments
+
+    def write(record):
+        value = value_of(record)
+        if value in empty_values:
+            return default
+        kwargs = dict(fixed)
+        if wants_value:
+            kwargs["value"] = value
+        if wants_record:
+            kwargs["record"] = record
+        return render(**kwargs)
+
+    return write
+
+
+def _value_reader(accessor: A, model: type):
+    """The value django-tables2 gives a cell: the choice's label (``get_FOO_display()``) where the accessor ends in a
+    field with choices on a model instance, else what the accessor resolves to (None where it fails)."""
+    path, remainder = accessor.bits[:-1], accessor.bits[-1]
+    field = accessor.get_field(model)
+    display = f"get_{remainder}_display" if getattr(field, "choices", ()) else None
+    # get_FOO_display() builds a dictionary of every choice, translating each label, for every cell.
+    labels = {value: force_str(label) for value, label in field.flatchoices} if display else {}
+
+    def resolve(record):
+        try:
+            return accessor.resolve(record)
+        except Exception:  # noqa: BLE001 (django-tables2 leaves such a cell empty)
+            return None
+
+    def read(record):
+        penultimate = record
+        for bit in path:
+            penultimate = getattr(penultimate, bit, None)
+            if penultimate is None or callable(penultimate):
+                return resolve(record)  # the accessor's own way: dictionaries, calls, a relation that is null
+        if display is not None and isinstance(penultimate, Model):
+            method = getattr(penultimate, display, None)
+            if method is not None:
+                stored = getattr(penultimate, field.attname)
+                try:
+                    return labels[stored] if stored in labels else force_str(stored, strings_only=True)
+                except TypeError:  # unhashable
+                    return method()
+        value = getattr(penultimate, remainder, _MISSING)
+        if value is _MISSING or callable(value):
+            return resolve(record)
+        return value
+
+    return read
+
+
+_MISSING = object()
+
+
 def _cell_html(value, localized: bool | None) -> str:
     """A cell as ``{{ cell }}`` (or ``|localize`` / ``|unlocalize``) writes it in a template."""
+    if type(value) is SafeString:
+        return value
     value = template_localtime(value)
     value = localize(value, use_l10n=localized)
-    return conditional_escape(value)
+    return escaped(value)
 
 
 class ProjectLinkColumn(tables.Column):
     """The project's code, linked to the milestone's row on the project page."""
 
-    def render(self, value, record: Milestone) -> str:
-        return format_html('<a href="{}">{}</a>', record.get_absolute_url(), value)
+    def render(self, value, record: Milestone, table: Table) -> str:
+        # Milestone.get_absolute_url, with the project URL worked out once per table.
+        url = f"{table.project_url.format(record.project_id)}#milestone-{record.pk}"
+        return format_html('<a href="{}">{}</a>', url, value)
 
     def value(self, value, **kwargs):
         return value
@@ -152,14 +267,26 @@ class ProjectLinkColumn(tables.Column):
 class ProjectDeadlineTable(Table):
     """Projects with their next deadline: a manager's own projects, or the whole portfolio."""
 
-    code = tables.Column(verbose_name=_("사업코드"), attrs=CODE)
-    name = tables.Column(verbose_name=_("사업명"))
-    strategy = tables.Column(verbose_name=_("전략"), accessor="task__strategy__code", order_by="task__strategy__order")
-    rag_status = tables.Column(verbose_name=_("추진 상태"))
-    next_milestone_due = tables.Column(verbose_name=_("다음 마일스톤"))
-    overdue_count = tables.Column(verbose_name=_("기한 지남"), attrs=NUMERIC)
-    upcoming_count = tables.Column(verbose_name=_("30일 내"), attrs=NUMERIC)
-    last_note_week = tables.Column(verbose_name=_("최근 주간 보고"))
+    code = tables.Column(verbose_name=_("사업코드"), attrs=CODE, order_by=PROJECTS_THEN)
+    name = tables.Column(verbose_name=_("사업명"), order_by=sorted_by("name", then=PROJECTS_THEN))
+    strategy = tables.Column(
+        verbose_name=_("전략"),
+        accessor="task__strategy__code",
+        order_by=sorted_by("task__strategy__order", then=PROJECTS_THEN),
+    )
+    rag_status = tables.Column(verbose_name=_("추진 상태"), order_by=sorted_by("rag_status", then=PROJECTS_THEN))
+    next_milestone_due = tables.Column(
+        verbose_name=_("다음 마일스톤"), order_by=sorted_by("next_milestone_due", then=PROJECTS_THEN)
+    )
+    overdue_count = tables.Column(
+        verbose_name=_("기한 지남"), attrs=NUMERIC, order_by=sorted_by("overdue_count", then=PROJECTS_THEN)
+    )
+    upcoming_count = tables.Column(
+        verbose_name=_("30일 내"), attrs=NUMERIC, order_by=sorted_by("upcoming_count", then=PROJECTS_THEN)
+    )
+    last_note_week = tables.Column(
+        verbose_name=_("최근 주간 보고"), order_by=sorted_by("last_note_week", then=PROJECTS_THEN)
+    )
 
     class Meta:
         model = CoreProject
@@ -181,8 +308,7 @@ class ProjectDeadlineTable(Table):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # One reverse() per table instead of one per cell: the project URL with a placeholder for the id.
-        self.project_url = reverse("projects:project", args=[0]).replace("/0/", "/{}/")
+        self.today = seoul_today()
 
     def render_code(self, value, record: CoreProject) -> str:
         return format_html('<a href="{}">{}</a>', self.project_url.format(record.pk), value)
@@ -196,11 +322,13 @@ class ProjectDeadlineTable(Table):
     def value_name(self, value) -> str:
         return value
 
-    def render_rag_status(self, record: CoreProject) -> str:
-        return rag_badge(record.rag_status, record.get_rag_status_display())
+    def render_rag_status(self, value: str, record: CoreProject) -> str:
+        return rag_badge(record.rag_status, value)  # value: the status's label
 
     def render_next_milestone_due(self, value, record: CoreProject) -> str:
-        return format_html("{} <span class='muted'>{}</span>", dday_badge(value), record.next_milestone_title)
+        return format_html(
+            "{} <span class='muted'>{}</span>", dday_badge(value, self.today), record.next_milestone_title
+        )
 
     def render_overdue_count(self, value: int) -> str:
         return format_html('<span class="count-alert">{}</span>', value) if value else "0"
@@ -212,14 +340,20 @@ class ProjectDeadlineTable(Table):
 class MilestoneTable(Table):
     """A project's milestones; the last column holds the one-click actions for those who may change it."""
 
-    due_date = tables.Column(verbose_name=_("기한"), attrs={"td": {"class": "due"}})
-    kind = tables.Column(verbose_name=_("유형"))
-    title = tables.Column(verbose_name=_("마일스톤"))
-    responsible_agency = tables.Column(verbose_name=_("소관 부처"))
-    status = tables.Column(verbose_name=_("상태"))
-    amount_requested = tables.Column(verbose_name=_("신청액"), attrs=NUMERIC)
-    amount_secured = tables.Column(verbose_name=_("확보액"), attrs=NUMERIC)
-    owner = tables.Column(verbose_name=_("담당자"))
+    due_date = tables.Column(verbose_name=_("기한"), attrs={"td": {"class": "due"}}, order_by=MILESTONES_THEN)
+    kind = tables.Column(verbose_name=_("유형"), order_by=sorted_by("kind", then=MILESTONES_THEN))
+    title = tables.Column(verbose_name=_("마일스톤"), order_by=sorted_by("title", then=MILESTONES_THEN))
+    responsible_agency = tables.Column(
+        verbose_name=_("소관 부처"), order_by=sorted_by("responsible_agency", then=MILESTONES_THEN)
+    )
+    status = tables.Column(verbose_name=_("상태"), order_by=sorted_by("status", then=MILESTONES_THEN))
+    amount_requested = tables.Column(
+        verbose_name=_("신청액"), attrs=NUMERIC, order_by=sorted_by("amount_requested", then=MILESTONES_THEN)
+    )
+    amount_secured = tables.Column(
+        verbose_name=_("확보액"), attrs=NUMERIC, order_by=sorted_by("amount_secured", then=MILESTONES_THEN)
+    )
+    owner = tables.Column(verbose_name=_("담당자"), order_by=sorted_by("owner", then=MILESTONES_THEN))
     actions = tables.TemplateColumn(
         template_name="projects/_milestone_actions.html",
         verbose_name=_("처리"),
@@ -269,8 +403,8 @@ class MilestoneTable(Table):
             return format_html("{} {}", value.isoformat(), dday_badge(value, self.today))
         return value.isoformat()
 
-    def render_status(self, record: Milestone) -> str:
-        text = record.get_status_display()
+    def render_status(self, value: str, record: Milestone) -> str:
+        text = value  # the status's label
         if record.completed_on:
             text = f"{text} ({short_date(record.completed_on, self.today)})"
         return format_html('<span class="status status-{}">{}</span>', record.status, text)
@@ -308,10 +442,16 @@ def _eok_value(value):
 class PortfolioProjectTable(ProjectDeadlineTable):
     """All core projects: sortable, paginated, exportable with Korean headers and 억원 amounts."""
 
-    category = tables.Column(verbose_name=_("구분"))
-    lead_department = tables.Column(verbose_name=_("주관부서"), order_by="lead_department__name")
-    budget_total = tables.Column(verbose_name=_("총사업비(억원)"), attrs=NUMERIC)
-    budget_national = tables.Column(verbose_name=_("국비(억원)"), attrs=NUMERIC)
+    category = tables.Column(verbose_name=_("구분"), order_by=sorted_by("category", then=PROJECTS_THEN))
+    lead_department = tables.Column(
+        verbose_name=_("주관부서"), order_by=sorted_by("lead_department__name", then=PROJECTS_THEN)
+    )
+    budget_total = tables.Column(
+        verbose_name=_("총사업비(억원)"), attrs=NUMERIC, order_by=sorted_by("budget_total", then=PROJECTS_THEN)
+    )
+    budget_national = tables.Column(
+        verbose_name=_("국비(억원)"), attrs=NUMERIC, order_by=sorted_by("budget_national", then=PROJECTS_THEN)
+    )
     # Exports only: the screen shows the next milestone's date and title in one cell; a spreadsheet gets the
     # title and a real date cell side by side.
     next_milestone_date = tables.Column(
@@ -381,13 +521,26 @@ class PortfolioProjectTable(ProjectDeadlineTable):
 class PortfolioMilestoneTable(MilestoneTable):
     """Milestones across the portfolio, with their project; exportable."""
 
-    project_code = ProjectLinkColumn(verbose_name=_("사업코드"), accessor="project__code", attrs=CODE)
-    project_name = tables.Column(verbose_name=_("사업명"), accessor="project__name")
-    strategy = tables.Column(
-        verbose_name=_("전략"), accessor="project__task__strategy__code", order_by="project__task__strategy__order"
+    project_code = ProjectLinkColumn(
+        verbose_name=_("사업코드"),
+        accessor="project__code",
+        attrs=CODE,
+        order_by=sorted_by("project__code", then=MILESTONES_THEN),
     )
-    amount_requested = tables.Column(verbose_name=_("신청액(억원)"), attrs=NUMERIC)
-    amount_secured = tables.Column(verbose_name=_("확보액(억원)"), attrs=NUMERIC)
+    project_name = tables.Column(
+        verbose_name=_("사업명"), accessor="project__name", order_by=sorted_by("project__name", then=MILESTONES_THEN)
+    )
+    strategy = tables.Column(
+        verbose_name=_("전략"),
+        accessor="project__task__strategy__code",
+        order_by=sorted_by("project__task__strategy__order", then=MILESTONES_THEN),
+    )
+    amount_requested = tables.Column(
+        verbose_name=_("신청액(억원)"), attrs=NUMERIC, order_by=sorted_by("amount_requested", then=MILESTONES_THEN)
+    )
+    amount_secured = tables.Column(
+        verbose_name=_("확보액(억원)"), attrs=NUMERIC, order_by=sorted_by("amount_secured", then=MILESTONES_THEN)
+    )
 
     class Meta(MilestoneTable.Meta):
         sequence = ["project_code", "project_name", "strategy", *MilestoneTable.Meta.fields]

@@ -73,3 +73,30 @@ def test_every_table_cell_names_its_column_for_the_phone_layout(client, viewer, 
     html = client.get(reverse("projects:project", args=[thirty_projects[0].pk])).content.decode()
     assert 'data-label="마일스톤"' in html
     assert 'data-label="총사업비"' in html  # the budget table too
+
+
+@pytest.mark.parametrize("sort", ["status", "-status", "kind", "owner", "-amount_requested", "project_code"])
+def test_paging_through_a_sort_shows_every_milestone_once(client, viewer, sort):
+    """Thousands of milestones share a status or a kind: every sort ends in the table's own order (due date,
+    then id), so rows that tie keep one order from page to page and none is shown twice or skipped."""
+    project = CoreProjectFactory()
+    MilestoneFactory.create_batch(23, project=project, status="planned", kind="agreement", amount_requested=None)
+    client.force_login(viewer)
+    seen = []
+    for page in (1, 2, 3):
+        response = client.get(reverse("projects:milestones"), {"sort": sort, "per_page": 10, "page": page})
+        seen += [row.record.pk for row in response.context["table"].page.object_list]
+    assert sorted(seen) == sorted(project.milestones.values_list("pk", flat=True))
+    rows = list(project.milestones.order_by("due_date", "pk").values_list("pk", flat=True))
+    assert seen == (rows[::-1] if sort.startswith("-") else rows)
+
+
+@pytest.mark.parametrize("page", ["portfolio", "milestones"])
+def test_a_table_page_takes_ten_queries(client, viewer, thirty_projects, page, django_assert_num_queries):
+    client.force_login(viewer)
+    # The session, its user, the user's and their groups' permissions (may they read the portfolio), the rows'
+    # count for the pager, the signed-in person's profile (the header), the filter's strategies, tasks and
+    # departments, and the page of rows with everything its cells show.
+    with django_assert_num_queries(10):
+        response = client.get(reverse(f"projects:{page}"), {"sort": "-status" if page == "milestones" else "name"})
+    assert response.status_code == 200
