@@ -26,9 +26,11 @@ COPY . .
 
 # collectstatic loads the settings, which refuse to start without SECRET_KEY when DEBUG is off (and DEBUG
 # must be off for the hashed, compressed static files). This key exists only for this one command; the
-# real one comes from the environment at run time. The collected files land in $VAR_DIR/static.
+# real one comes from the environment at run time. The collected files land in $VAR_DIR/static; matplotlib's
+# font list is built once here, in $VAR_DIR/matplotlib where the charts look for it (projects/charts.py).
 RUN DEBUG=false SECRET_KEY=build-only-collectstatic-key-never-used-at-run-time \
     python manage.py collectstatic --noinput \
+ && MPLCONFIGDIR="$VAR_DIR/matplotlib" python -c "import matplotlib.font_manager" \
  && useradd --system --uid 1000 --user-group --home-dir /app --no-create-home tracker \
  && chown -R tracker:tracker "$VAR_DIR"
 

@@ -13,11 +13,15 @@ week). Then, for the whole-plan digest of the last complete week (the TF head's)
 - render: writing the e-mail (subject, text and HTML with the trend bars) from the built digest;
 - page: the digest page's HTML with its five SVG charts (charts cached by content after the first run);
 - PDF: the A4 report (WeasyPrint, charts as vectors);
-- whole: one cold run of all of it (empty cache: trend points and charts drawn afresh), as the planner does it.
+- whole: one cold run of all of it (empty cache: trend points and charts drawn afresh), as the planner does it;
+- dashboard: ``/dashboard/`` (roll-up and twelve-week trends) as a TF head: median of the runs with nothing
+  changed in between, median with one milestone saved before each request (the milestones' figures are counted
+  again), and the first request on an empty cache (past trend points and charts made afresh).
 
-Targets: build within 3× of the bare SQL at every scale; the whole digest with its PDF under 5 s at ×100.
-Settings are production's (DEBUG off). Prints one
-table and writes it to bench/results/digest-<date>.md.
+Targets: build within 3× of the bare SQL at every scale; the whole digest with its PDF under 5 s at ×100; the
+dashboard under 150 ms at ×100. Settings are production's (DEBUG off). The load average is printed at the start
+and the end of each scale: on a shared machine, compare runs made under the same load. Prints one table and writes
+it to bench/results/digest-<date>.md (digest-<date>-<hhmm>.md if that exists).
 """
 
 from __future__ import annotations
@@ -25,14 +29,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import statistics
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.databases import bench_database_name  # noqa: E402 (needs the path above)
-from bench.report import markdown_table, median_ms, report_write  # noqa: E402
+from bench.report import RESULTS, markdown_table, median_ms, report_write  # noqa: E402
 
 SERVER = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432")
 DATABASE = bench_database_name("tracker_bench_digest")
@@ -44,6 +50,8 @@ os.environ.update(
     SECRET_KEY="bench-only-" + "x" * 50,
     VAR_DIR=str(ROOT / "var" / "bench-digest"),
     LOG_LEVEL="WARNING",
+    ALLOWED_HOSTS="127.0.0.1",
+    SECURE_SSL_REDIRECT="false",
 )
 os.environ.pop("REDIS_URL", None)
 
@@ -64,6 +72,7 @@ def measure(scale: int, runs: int) -> dict:
     from tests.factories import UserFactory
     from tracker.dates import seoul_today
 
+    load_before = os.getloadavg()[0]
     database_recreate(SERVER, DATABASE)
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)  # the page links its style sheet
@@ -111,7 +120,10 @@ def measure(scale: int, runs: int) -> dict:
         digest_pdf(built)
 
     whole_ms = median_ms(whole, 1)
+    dashboard = dashboard_measure(runs)
     return {
+        **dashboard,
+        "load": (load_before, os.getloadavg()[0]),
         "page": page_ms,
         "pdf": pdf_ms,
         "whole": whole_ms,
@@ -122,6 +134,48 @@ def measure(scale: int, runs: int) -> dict:
         "bare": bare,
         "render": render,
         "changes": len(digest.changes) + digest.changes_more,
+    }
+
+
+def dashboard_measure(runs: int) -> dict:
+    """The dashboard as a TF head: unchanged between requests, after a milestone was saved, and on an empty cache."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test import Client
+
+    from projects import roles
+    from projects.models import Milestone
+    from tests.factories import UserFactory
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(UserFactory(username="bench-dashboard-reader", role=roles.TF_HEAD))
+    cache.clear()
+
+    def get() -> None:
+        assert client.get("/dashboard/").status_code == 200
+
+    cold = median_ms(get, 1)
+    warm = median_ms(get, runs)
+    sent: list[str] = []
+
+    def count(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        get()
+    milestone = Milestone.objects.order_by("pk").first()
+    timings = []
+    for _ in range(runs):
+        milestone.save()  # a new history record: the milestones' figures are counted again
+        started = time.perf_counter()
+        get()
+        timings.append((time.perf_counter() - started) * 1000)
+    return {
+        "dashboard_cold": cold,
+        "dashboard": warm,
+        "dashboard_changed": statistics.median(timings),
+        "dashboard_queries": len(sent),
     }
 
 
@@ -144,13 +198,15 @@ def main() -> None:
         f"Weekly digest (whole plan), {dt.date.today()} ({os.cpu_count()} cores, PostgreSQL on loopback, DEBUG off),"
         f" median of {args.runs} runs"
     )
-    header = ["scale", "milestones", "queries", "build ms (with 12-week trends)", "bare SQL ms", "build ÷ SQL"]
-    header += ["e-mail ms", "÷ SQL", "page ms", "÷ SQL", "PDF ms", "÷ SQL", "whole, cold ms", "changes in the week"]
+    header = ["scale", "load avg (start → end)", "milestones", "queries", "build ms (with 12-week trends)"]
+    header += ["bare SQL ms", "build ÷ SQL", "e-mail ms", "÷ SQL", "page ms", "÷ SQL", "PDF ms", "÷ SQL"]
+    header += ["whole, cold ms", "changes in the week", "dashboard ms", "after a change ms", "cold ms", "queries"]
     table = markdown_table(
         header,
         (
             [
                 f"×{row['scale']}",
+                f"{row['load'][0]:.1f} → {row['load'][1]:.1f}",
                 f"{row['milestones']:,}",
                 row["queries"],
                 f"{row['build']:.1f}",
@@ -164,12 +220,19 @@ def main() -> None:
                 f"{row['pdf'] / row['bare']:.1f}",
                 f"{row['whole']:.0f}",
                 f"{row['changes']:,}",
+                f"{row['dashboard']:.1f}",
+                f"{row['dashboard_changed']:.1f}",
+                f"{row['dashboard_cold']:.0f}",
+                row["dashboard_queries"],
             ]
             for row in rows
         ),
-        align="l" + "r" * 13,
+        align="ll" + "r" * 17,
     )
-    report_write("digest", title, table)
+    out = RESULTS / f"digest-{dt.date.today()}.md"
+    if out.exists():  # an earlier run of the day is kept
+        out = out.with_name(f"digest-{dt.date.today()}-{dt.datetime.now():%H%M}.md")
+    report_write("digest", title, table, out=out)
 
 
 if __name__ == "__main__":

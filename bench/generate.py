@@ -69,18 +69,20 @@ def portfolio_generate(*, scale: int, today: dt.date, seed: int = 7) -> Plan:
     )
     milestones = []
     for project in projects:
-        for _ in range(MILESTONES_PER_PROJECT):
+        for index in range(MILESTONES_PER_PROJECT):
             due = today + dt.timedelta(days=rng.randint(-120, 365))
             status = rng.choice(Milestone.Status.values)
             milestones.append(
                 Milestone(
                     project=project,
                     kind=rng.choice(Milestone.Kind.values),
-                    title=f"벤치 마일스톤 {rng.randint(1, 99999)}",
+                    # unique within the project: the import matches a milestone by (project, kind, title)
+                    title=f"벤치 마일스톤 {rng.randint(1, 99999)}-{index + 1}",
                     responsible_agency=rng.choice(["해양수산부", "산업통상자원부", "과학기술정보통신부", "기획재정부"]),
                     due_date=due,
                     status=status,
-                    completed_on=due if status == Milestone.Status.ACHIEVED else None,
+                    # achieved by today at the latest (a completion date is never in the future)
+                    completed_on=min(due, today) if status == Milestone.Status.ACHIEVED else None,
                     amount_requested=rng.randint(1, 500) * WON_PER_EOK,
                     amount_secured=rng.randint(1, 500) * WON_PER_EOK if status == Milestone.Status.ACHIEVED else None,
                     owner=users[rng.randrange(len(users))],

@@ -7,6 +7,7 @@ digest rebuilt later shows the same numbers. Building one takes a fixed number o
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
@@ -43,7 +44,11 @@ from tracker.pdf import PDF_MIMETYPE, PdfUnavailable, pdf_render
 logger = logging.getLogger(__name__)
 
 CHANGES_SHOWN = 60
-MISSING_NOTES_PRINTED = 150
+# The printed report is read at a meeting: each list prints its first items and says how many more the page has
+# (the reminder e-mails stop at 30 items the same way). Missing notes print a little more (one short line each).
+PDF_ITEMS = 30
+MISSING_NOTES_PRINTED = 50
+DEPARTMENTS_SHOWN = 5
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,17 @@ class MissingGroup:
     def department_rows(self) -> list[tuple[str, int]]:
         return sorted(self.departments.items(), key=lambda item: (-item[1], item[0]))
 
+    @property
+    def department_rows_shown(self) -> list[tuple[str, int]]:
+        """The departments with the most missing notes; the rest are counted (``departments_more``)."""
+        return self.department_rows[:DEPARTMENTS_SHOWN]
+
+    @property
+    def departments_more(self) -> tuple[int, int]:
+        """(departments not shown, their projects)."""
+        rest = self.department_rows[DEPARTMENTS_SHOWN:]
+        return len(rest), sum(count for _name, count in rest)
+
 
 @dataclass
 class Digest:
@@ -140,6 +156,8 @@ class Digest:
     flagged_notes: list[ProgressUpdate]
     trends: list[Trend] = field(default_factory=list)
     written_on: dt.date | None = None
+    change_counts: list[tuple[str, int]] = field(default_factory=list)  # the week's changes by what changed
+    flagged_more: int = 0  # flagged notes not printed (the PDF's list is bounded)
 
     @property
     def missing_groups(self) -> list[MissingGroup]:
@@ -213,8 +231,9 @@ def _scoped_projects(plan: Plan, scope: Scope, queryset: QuerySet, prefix: str =
     return queryset
 
 
-def _changes(plan: Plan, scope: Scope, week_start: dt.date) -> tuple[list[Change], int]:
-    """Milestones whose status or due date changed during the week, from the history, with who did it."""
+def _changes(plan: Plan, scope: Scope, week_start: dt.date) -> tuple[list[Change], int, list[tuple[str, int]]]:
+    """Milestones whose status or due date changed during the week, from the history, with who did it; the
+    first CHANGES_SHOWN, how many more, and all of them counted by the status they reached (and 기한 변경)."""
     start = dt.datetime.combine(week_start, dt.time(0), tzinfo=SEOUL)
     end = start + dt.timedelta(days=7)
     history = Milestone.history.model
@@ -247,7 +266,15 @@ def _changes(plan: Plan, scope: Scope, week_start: dt.date) -> tuple[list[Change
         )
         for r in changed
     ]
-    return changes[:CHANGES_SHOWN], max(0, len(changes) - CHANGES_SHOWN)
+    counts: dict[str, int] = {}
+    for change in changes:
+        if change.status_before != change.status_after:
+            counts[change.status_after] = counts.get(change.status_after, 0) + 1
+        if change.due_before:
+            rescheduled = _("기한 변경")
+            counts[rescheduled] = counts.get(rescheduled, 0) + 1
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return changes[:CHANGES_SHOWN], max(0, len(changes) - CHANGES_SHOWN), ordered
 
 
 def _missing_notes(plan: Plan, scope: Scope, week_start: dt.date, moment: dt.datetime) -> list[MissingNote]:
@@ -297,7 +324,7 @@ def digest_build(*, plan: Plan, scope: Scope, week_start: dt.date) -> Digest:
         trends = [trend for trend in trends[1:] if trend.code in {s.code for s in strategies}]
     elif scope.kind == "mine":
         trends = trends[:1]
-    changes, changes_more = _changes(plan, scope, week_start)
+    changes, changes_more, change_counts = _changes(plan, scope, week_start)
     moment = week_end_moment(week_start)
     scope_label = plan.name
     if scope.kind == "strategy" and strategies:
@@ -317,6 +344,7 @@ def digest_build(*, plan: Plan, scope: Scope, week_start: dt.date) -> Digest:
         strategies=rows,
         changes=changes,
         changes_more=changes_more,
+        change_counts=change_counts,
         missing_notes=_missing_notes(plan, scope, week_start, moment),
         flagged_notes=_flagged_notes(plan, scope, week_start, moment),
         trends=trends,
@@ -451,17 +479,37 @@ def portfolio_workbook_name(today: dt.date) -> str:
     return f"portfolio-current-{today:%Y-%m-%d}.xlsx"
 
 
+def digest_printed(digest: Digest) -> Digest:
+    """The digest as the PDF prints it: the same figures, each list bounded (PDF_ITEMS, MISSING_NOTES_PRINTED) and
+    followed by how many more the page in the app lists."""
+    return dataclasses.replace(
+        digest,
+        changes=digest.changes[:PDF_ITEMS],
+        changes_more=digest.changes_more + max(0, len(digest.changes) - PDF_ITEMS),
+        flagged_notes=digest.flagged_notes[:PDF_ITEMS],
+        flagged_more=digest.flagged_more + max(0, len(digest.flagged_notes) - PDF_ITEMS),
+    )
+
+
 def digest_pdf(digest: Digest, *, language: str = "ko") -> bytes:
-    """The digest as an A4 report: the page's content, the week and "as of" date on every page, trends as vectors."""
+    """The digest as an A4 report: the page's content with bounded lists, the week and "as of" date on every page,
+    trends as vectors."""
     from django.utils import translation
 
     from projects.charts import trend_svg_data_uri
 
+    digest = digest_printed(digest)
     with translation.override(language):
         charts = [(trend, trend_svg_data_uri(trend, compact=index > 0)) for index, trend in enumerate(digest.trends)]
         return pdf_render(
             "notifications/digest_pdf.html",
-            {"digest": digest, "charts": charts, "pdf": True, "site_url": settings.SITE_URL},
+            {
+                "digest": digest,
+                "charts": charts,
+                "pdf": True,
+                "site_url": settings.SITE_URL,
+                "digest_url": absolute_url(digest.url),
+            },
         )
 
 

@@ -7,9 +7,12 @@ the changelist query, autocomplete instead of long drop-downs, and filters with 
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -18,6 +21,7 @@ from projects.milestone_templates.admin import MilestoneTemplateActionMixin, Mil
 from projects.models import (
     CoreProject,
     Department,
+    ImportJob,
     Milestone,
     MilestoneTemplate,
     Organization,
@@ -27,9 +31,11 @@ from projects.models import (
     Task,
 )
 from projects.money import format_eok
+from projects.permissions import is_portfolio_admin
 from projects.services import milestone_validate_reason, milestone_validate_reopen, milestone_validate_status_move
 from projects.spreadsheets.admin import PortfolioImportExportMixin
 from projects.spreadsheets.columns import MILESTONES, CoreProjectResource, MilestoneResource
+from projects.spreadsheets.jobs import import_job_cancel, import_job_confirm
 from tracker.dates import seoul_today
 
 
@@ -323,3 +329,66 @@ class ProgressUpdateAdmin(ProjectScopedAdminMixin, SimpleHistoryAdmin):
 
 
 admin.site.register(MilestoneTemplate, MilestoneTemplateAdmin)
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """Large imports run by a worker: the list to come back to, and each job's page with its progress bar."""
+
+    list_display = ["file_name", "kind", "status", "progress", "created_by", "created_at", "finished_at"]
+    list_filter = ["status", "kind"]
+    list_select_related = ["created_by"]
+    show_full_result_count = False
+
+    def has_module_permission(self, request) -> bool:
+        return is_portfolio_admin(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return is_portfolio_admin(request.user)
+
+    def has_add_permission(self, request) -> bool:
+        return False  # a job is made by uploading a large file on the project or milestone import page
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return is_portfolio_admin(request.user) and (obj is None or not obj.is_running)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("content")
+
+    @admin.display(description=_("진행"))
+    def progress(self, job: ImportJob) -> str:
+        return f"{job.rows_done:,} / {job.rows_total:,} ({job.percent}%)"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The job's page: progress while it runs (the page reloads itself), then the result; confirm or cancel
+        a checked job."""
+        job = self.get_object(request, object_id)
+        if job is None:
+            raise Http404
+        if not self.has_view_permission(request, job):
+            raise PermissionDenied
+        if request.method == "POST":
+            action = request.POST.get("action")
+            if action == "confirm" and import_job_confirm(job=job, user=request.user):
+                messages.info(request, _("가져오기를 시작했습니다. 끝나면 이 화면에 결과가 나옵니다."))
+            elif action == "cancel" and import_job_cancel(job=job):
+                messages.info(request, _("가져오기를 취소했습니다. 아무것도 바뀌지 않았습니다."))
+            else:
+                messages.warning(request, _("이 작업은 지금 확정하거나 취소할 수 없습니다."))
+            return redirect(request.path)
+        import_url = "admin:projects_{}_import".format(
+            "coreproject" if job.kind == ImportJob.Kind.PROJECTS else "milestone"
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": str(job),
+            "job": job,
+            "import_url": import_url,
+            "refresh_seconds": 2 if job.is_running else None,
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/projects/importjob/progress.html", context)

@@ -381,6 +381,19 @@ def demo_portfolio_create(*, plan: Plan, today: dt.date, seed: int = 2025) -> De
                 milestones += _budget_calendar_create(
                     project, today=today, created=created, national=national, rng=rng, user=demo_admin
                 )
+            # This year's money, decided last December: what 국비 확보 counts before next year's calendar ends (its
+            # own random stream, so the rest of the sample data stays as it was).
+            last_year = random.Random(f"{project.code}:{today.year}")
+            if national and last_year.random() < 0.3:
+                milestones += _budget_calendar_create(
+                    project,
+                    today=today,
+                    created=created,
+                    national=national,
+                    rng=last_year,
+                    user=demo_admin,
+                    fiscal_year=today.year,
+                )
     result.milestones_created = len(milestones)
     _history_play(projects, milestones, this_week=this_week, rng=rng, demo_pm=demo_pm)
     return result
@@ -401,21 +414,29 @@ def _milestone_record(milestone: Milestone, when: dt.datetime, user, reason: str
 
 
 def _budget_calendar_create(
-    project: CoreProject, *, today: dt.date, created: dt.datetime, national: int, rng: random.Random, user
+    project: CoreProject,
+    *,
+    today: dt.date,
+    created: dt.datetime,
+    national: int,
+    rng: random.Random,
+    user,
+    fiscal_year: int | None = None,
 ) -> list[Milestone]:
-    """Next fiscal year's national-funding steps as the template writes them (부처 신청 15 Apr → 부처 요구 31 May →
-    정부안 3 Sep → 국회 의결 2 Dec of this year); steps already past when the history starts are settled, each
-    passing on part of what was asked to the next."""
-    year = today.year + 1
+    """A fiscal year's national-funding steps (next year's unless ``fiscal_year``) as the template writes them
+    (부처 신청 15 Apr → 부처 요구 31 May → 정부안 3 Sep → 국회 의결 2 Dec of the year before it); steps already past
+    when the history starts are settled, each passing on part of what was asked to the next."""
+    year = fiscal_year or today.year + 1
+    steps_in = year - 1  # every step falls in the year before the fiscal year
     steps = [
-        (f"{year}년 국비: 시 → 소관 부처 국비 신청", Milestone.Kind.NATIONAL_FUNDING, dt.date(today.year, 4, 15)),
+        (f"{year}년 국비: 시 → 소관 부처 국비 신청", Milestone.Kind.NATIONAL_FUNDING, dt.date(steps_in, 4, 15)),
         (
             f"{year}년 국비: 소관 부처 예산 요구 (기획재정부 제출)",
             Milestone.Kind.BUDGET_REFLECTION,
-            dt.date(today.year, 5, 31),
+            dt.date(steps_in, 5, 31),
         ),
-        (f"{year}년 국비: 정부 예산안 반영 (국회 제출)", Milestone.Kind.BUDGET_REFLECTION, dt.date(today.year, 9, 3)),
-        (f"{year}년 국비: 국회 예산안 의결 (국비 확정)", Milestone.Kind.BUDGET_REFLECTION, dt.date(today.year, 12, 2)),
+        (f"{year}년 국비: 정부 예산안 반영 (국회 제출)", Milestone.Kind.BUDGET_REFLECTION, dt.date(steps_in, 9, 3)),
+        (f"{year}년 국비: 국회 예산안 의결 (국비 확정)", Milestone.Kind.BUDGET_REFLECTION, dt.date(steps_in, 12, 2)),
     ]
     asked = _eok(national * rng.uniform(0.15, 0.35))
     created_milestones = []

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db import connection
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Cast, Coalesce, ExtractMonth, ExtractYear, Substr
 from django.utils.translation import gettext_lazy as _
 
 from projects.models import Milestone, Plan
-from projects.selectors import funding_totals
 
 
 class Stage:
@@ -35,6 +35,29 @@ STAGES = [
 STAGE_KINDS = (Milestone.Kind.NATIONAL_FUNDING, Milestone.Kind.BUDGET_REFLECTION)
 
 
+STAGE_RANKS = {key: rank for rank, (key, _label) in enumerate(STAGES, start=1)}
+
+
+def _stage_rules() -> list[tuple[Q, str]]:
+    """Which stage a budget-calendar milestone is at, first match wins (the default is 국회 의결)."""
+    return [
+        (Q(kind=Milestone.Kind.NATIONAL_FUNDING), Stage.REQUEST),
+        (Q(title__contains="의결"), Stage.ASSEMBLY),
+        (Q(title__contains="정부 예산안") | Q(title__contains="정부안"), Stage.GOVERNMENT),
+        (Q(title__contains="요구"), Stage.MINISTRY),
+        (Q(due_month__lte=6), Stage.MINISTRY),
+        (Q(due_month__lte=10), Stage.GOVERNMENT),
+    ]
+
+
+def _funding_year() -> Case:
+    return Case(
+        When(title__regex=r"^[0-9]{4}년", then=Cast(Substr("title", 1, 4), IntegerField())),
+        default=ExtractYear("due_date") + 1,
+        output_field=IntegerField(),
+    )
+
+
 def funding_annotate(queryset: QuerySet[Milestone]) -> QuerySet[Milestone]:
     """Milestones that belong to the budget calendar, each with its ``funding_stage`` and ``funding_year``.
 
@@ -42,28 +65,82 @@ def funding_annotate(queryset: QuerySet[Milestone]) -> QuerySet[Milestone]:
     title says 의결, 정부안 if it says 정부 예산안 or 정부안, 부처 요구 if it says 요구; otherwise its due month
     decides (January–June 부처 요구, July–October 정부안, November–December 국회 의결). Fiscal year: the year a
     title starts with ("2027년 국비: …", as the templates write it), otherwise the year after the due date.
+    Works on the history's rows too (same fields).
     """
     by_title = Case(
-        When(kind=Milestone.Kind.NATIONAL_FUNDING, then=Value(Stage.REQUEST)),
-        When(title__contains="의결", then=Value(Stage.ASSEMBLY)),
-        When(Q(title__contains="정부 예산안") | Q(title__contains="정부안"), then=Value(Stage.GOVERNMENT)),
-        When(title__contains="요구", then=Value(Stage.MINISTRY)),
-        When(due_month__lte=6, then=Value(Stage.MINISTRY)),
-        When(due_month__lte=10, then=Value(Stage.GOVERNMENT)),
+        *(When(rule, then=Value(stage)) for rule, stage in _stage_rules()),
         default=Value(Stage.ASSEMBLY),
     )
     return (
         queryset.filter(kind__in=STAGE_KINDS)
         .annotate(due_month=ExtractMonth("due_date"))
-        .annotate(
-            funding_stage=by_title,
-            funding_year=Case(
-                When(title__regex=r"^[0-9]{4}년", then=Cast(Substr("title", 1, 4), IntegerField())),
-                default=ExtractYear("due_date") + 1,
-                output_field=IntegerField(),
-            ),
-        )
+        .annotate(funding_stage=by_title, funding_year=_funding_year())
     )
+
+
+def funding_rows(queryset: QuerySet[Milestone]) -> QuerySet[Milestone]:
+    """Every funding milestone (국비 신청, 정부 공모, 정부 예산 반영) with ``funding_year`` and ``funding_rank``: its
+    stage's place in the calendar (1 부처 신청 … 4 국회 의결), or NULL for a 정부 공모, which is not in the calendar.
+    The input of ``funding_totals_sql``; works on the history's rows too."""
+    rank = Case(
+        When(kind=Milestone.Kind.PUBLIC_CONTEST, then=Value(None)),
+        *(When(rule, then=Value(STAGE_RANKS[stage])) for rule, stage in _stage_rules()),
+        default=Value(STAGE_RANKS[Stage.ASSEMBLY]),
+        output_field=IntegerField(),
+    )
+    return (
+        queryset.filter(kind__in=Milestone.FUNDING_KINDS)
+        .annotate(due_month=ExtractMonth("due_date"))
+        .annotate(funding_rank=rank, funding_year=_funding_year())
+    )
+
+
+def funding_totals_sql(rows: str, group: str) -> str:
+    """국비 신청액 and 확보액 (the dashboard's, the digest's and the trends' "신청" and "확보"), as SQL over ``rows``.
+
+    The rule (docs/decisions.md, "What 국비 신청 and 확보 count"): a project's budget-calendar milestones of one
+    fiscal year are one request travelling through the stages, so they count once — 신청 is what was asked at the
+    earliest stage it has (milestones not cancelled), 확보 what achieved milestones secured at the latest stage it
+    has (nothing until that step is achieved; a missed step secures nothing). A 정부 공모 is a request of its own:
+    asked unless cancelled, secured once achieved.
+
+    ``rows`` is a relation with the columns of ``funding_rows`` (``funding_rank``, ``funding_year``, ``project_id``,
+    ``status``, ``amount_requested``, ``amount_secured``) and ``group``, a comma-separated list of columns that
+    partition it (e.g. the week and the strategy); the result has ``group``'s columns, ``requested``, ``secured``.
+    """
+    cancelled, achieved = Milestone.Status.CANCELLED.value, Milestone.Status.ACHIEVED.value
+    return f"""
+        SELECT {group},
+            SUM(CASE WHEN status <> '{cancelled}' AND (funding_rank IS NULL OR funding_rank = first_rank)
+                     THEN COALESCE(amount_requested, 0) ELSE 0 END) AS requested,
+            SUM(CASE WHEN status = '{achieved}' AND (funding_rank IS NULL OR funding_rank = last_rank)
+                     THEN COALESCE(amount_secured, 0) ELSE 0 END) AS secured
+        FROM (
+            SELECT r.*,
+                MIN(CASE WHEN status <> '{cancelled}' THEN funding_rank END) OVER chain AS first_rank,
+                MAX(CASE WHEN status <> '{cancelled}' THEN funding_rank END) OVER chain AS last_rank
+            FROM {rows} r
+            WINDOW chain AS (PARTITION BY {group}, project_id, funding_year)
+        ) ranked
+        GROUP BY {group}"""
+
+
+def funding_totals(milestones: QuerySet[Milestone], *, by: str) -> dict[object, tuple[int, int]]:
+    """{value of ``by``: (신청, 확보)} for ``milestones`` (e.g. a plan's, by ``project__task_id``), by the rule of
+    ``funding_totals_sql``; one query."""
+    rows = (
+        funding_rows(milestones)
+        .values(
+            "project_id", "status", "amount_requested", "amount_secured", "funding_rank", "funding_year", scope=F(by)
+        )
+        .order_by()
+    )
+    sql, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH funding_milestones AS ({sql}) {funding_totals_sql('funding_milestones', 'scope')}", params
+        )
+        return {scope: (int(requested), int(secured)) for scope, requested, secured in cursor.fetchall()}
 
 
 @dataclass
@@ -142,7 +219,7 @@ def funding_pipeline(*, plan: Plan, year: int) -> Pipeline:
     years = funding_years(plan=plan)
     open_q = Milestone.open_q()
     not_cancelled = ~Q(status=Milestone.Status.CANCELLED)
-    totals = funding_totals()  # asked and passed mean what the dashboard's requested and secured mean
+    achieved = Q(status=Milestone.Status.ACHIEVED)
     closed = Q(status__in=(Milestone.Status.ACHIEVED, Milestone.Status.MISSED))
     records = (
         funding_annotate(Milestone.objects.filter(project__plan=plan))
@@ -158,8 +235,8 @@ def funding_pipeline(*, plan: Plan, year: int) -> Pipeline:
             "project__task__strategy__order",
         )
         .annotate(
-            asked=totals["requested"],
-            passed=totals["secured"],
+            asked=Coalesce(Sum("amount_requested", filter=not_cancelled), 0),
+            passed=Coalesce(Sum("amount_secured", filter=achieved), 0),
             closed_asked=Coalesce(Sum("amount_requested", filter=closed), 0),
             open_asked=Coalesce(Sum("amount_requested", filter=open_q), 0),
             milestones=Count("pk", filter=not_cancelled),

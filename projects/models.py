@@ -470,15 +470,20 @@ class Milestone(models.Model):
 
     def save(self, *args, **kwargs):
         """Every save of an existing milestone bumps its version, so a stale form cannot overwrite it."""
-        self._stamp_closed_at()
-        if not self._state.adding:
-            self.version += 1
-            if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at", "closed_at"}
+        self.before_save()
+        if not self._state.adding and kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "version", "updated_at", "closed_at"}
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return self.url_for(project_id=self.project_id, milestone_id=self.pk)
+
+    def before_save(self) -> None:
+        """What every write of a milestone does first, ``save`` or an import's bulk write: the closing time
+        stamped or forgotten, the version of an existing milestone bumped."""
+        self._stamp_closed_at()
+        if not self._state.adding:
+            self.version += 1
 
     def _stamp_closed_at(self) -> None:
         """Closing (from anywhere: workspace, admin, import) records when; reopening forgets it."""
@@ -492,10 +497,14 @@ class Milestone(models.Model):
         """Dates inside the plan's window (docs/decisions.md); a completion date is never in the future."""
         if not self.project_id:
             return
-        plan = Plan.objects.filter(projects__pk=self.project_id).first()
-        if plan is None:
-            return
-        first, last = plan.date_window()
+        # An import checking thousands of milestones of one plan reads the plan's window once and hands it over.
+        window = getattr(self, "_plan_date_window", None)
+        if window is None:
+            plan = Plan.objects.filter(projects__pk=self.project_id).first()
+            if plan is None:
+                return
+            window = plan.date_window()
+        first, last = window
         errors = {}
         window = {"first": first.isoformat(), "last": last.isoformat()}
         if self.due_date and not first <= self.due_date <= last:
@@ -677,3 +686,73 @@ class MilestoneTemplateStep(models.Model):
                 dt.date(2023, self.month, self.day)  # a year without 29 February: the date must exist every year
             except ValueError:
                 raise ValidationError({"day": _("해마다 있는 날짜가 아닙니다.")}) from None
+
+
+class ImportJob(models.Model):
+    """A large spreadsheet import run by a Celery worker: checked in chunks (progress shown in the admin), then,
+    once the admin confirms, imported all or nothing (projects.spreadsheets.jobs)."""
+
+    class Kind(models.TextChoices):
+        PROJECTS = "projects", _("핵심사업")
+        MILESTONES = "milestones", _("마일스톤")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("검사 대기")
+        CHECKING = "checking", _("검사 중")
+        CHECKED = "checked", _("확정 대기")
+        CONFIRMED = "confirmed", _("가져오기 대기")
+        IMPORTING = "importing", _("가져오는 중")
+        SUCCEEDED = "succeeded", _("완료")
+        REFUSED = "refused", _("거부")
+        FAILED = "failed", _("실패")
+        CANCELLED = "cancelled", _("취소")
+
+    RUNNING_STATUSES = (Status.QUEUED, Status.CHECKING, Status.CONFIRMED, Status.IMPORTING)
+    FINISHED_STATUSES = (Status.SUCCEEDED, Status.REFUSED, Status.FAILED, Status.CANCELLED)
+
+    kind = models.CharField(_("종류"), max_length=20, choices=Kind.choices)
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="import_jobs", verbose_name=_("계획"))
+    file_name = models.CharField(_("파일 이름"), max_length=255)
+    # The uploaded file, kept in the database (the one store the web and the workers share; no file system is
+    # shared between containers) until the job ends, then emptied.
+    content = models.BinaryField(_("파일 내용"), null=True, editable=False)
+    status = models.CharField(_("상태"), max_length=20, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(_("전체 행"), default=0)
+    rows_done = models.PositiveIntegerField(_("처리한 행"), default=0)
+    created_count = models.PositiveIntegerField(_("새로 만듦"), default=0)
+    updated_count = models.PositiveIntegerField(_("고침"), default=0)
+    unchanged_count = models.PositiveIntegerField(_("그대로"), default=0)
+    problems = models.JSONField(_("거부 이유"), default=list, blank=True, editable=False)
+    error = models.TextField(_("오류"), blank=True, editable=False)
+    certificate = models.TextField(blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("올린 사람"),
+    )
+    created_at = models.DateTimeField(_("올린 시각"), auto_now_add=True)
+    started_at = models.DateTimeField(_("시작 시각"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("끝난 시각"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("마지막 진행"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("가져오기 작업")
+        verbose_name_plural = _("가져오기 작업")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_kind_display()})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in self.RUNNING_STATUSES
+
+    @property
+    def percent(self) -> int:
+        """How far the check has got, in whole percent."""
+        if not self.rows_total:
+            return 0
+        return min(100, self.rows_done * 100 // self.rows_total)

@@ -6,33 +6,16 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db import models
-from django.db.models import Count, OuterRef, Prefetch, Q, Subquery, Sum, Value
+from django.core.cache import cache
+from django.db import connection, models
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from projects.funding import funding_totals
 from projects.models import CoreProject, Milestone, Plan, ProgressUpdate, Task
 from tracker.dates import week_start
 
 UPCOMING_DAYS = 30
-
-
-def funding_totals(prefix: str = "") -> dict[str, Coalesce]:
-    """국비 신청액 and 확보액 as aggregates, for the dashboard, the digest and the pipeline alike.
-
-    Requested: what funding milestones (national funding, public contest, budget reflection) asked for, unless
-    cancelled. Secured: what achieved funding milestones obtained. ``prefix`` reaches the milestone through a
-    relation (e.g. "milestones__"); the expressions also work on history rows, which have the same fields.
-    """
-    funding = Q(**{f"{prefix}kind__in": Milestone.FUNDING_KINDS})
-    return {
-        "requested": Coalesce(
-            Sum(f"{prefix}amount_requested", filter=funding & ~Q(**{f"{prefix}status": Milestone.Status.CANCELLED})),
-            0,
-        ),
-        "secured": Coalesce(
-            Sum(f"{prefix}amount_secured", filter=funding & Q(**{f"{prefix}status": Milestone.Status.ACHIEVED})), 0
-        ),
-    }
 
 
 def _open_milestones(project_ref: OuterRef) -> models.QuerySet[Milestone]:
@@ -128,8 +111,49 @@ class Rollup:
         return min(100.0, 100 * self.secured / self.requested) if self.requested else 0.0
 
 
+MILESTONE_ROLLUP_SECONDS = 5 * 60
+
+
+def _milestones_by_task(plan: Plan, today: dt.date) -> dict[int, tuple[int, int, int, int, int]]:
+    """Per task: milestones achieved, overdue and due within UPCOMING_DAYS, and national funding 신청 and 확보 (the
+    rule of ``funding.funding_totals_sql``: a project's request counts once, not once a stage).
+
+    These two statements read every milestone of the plan (at ×100, 71,000), so their answer is cached under the
+    newest history record of milestones and projects: every write the app makes (services, admin, imports, the
+    demo) records one, so any change makes a new key and the next page counts again. The few minutes' expiry
+    covers the one gap: two writes committed in the opposite order of their history ids."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT MAX(history_id) FROM {connection.ops.quote_name(Milestone.history.model._meta.db_table)}),"
+            f" (SELECT MAX(history_id) FROM {connection.ops.quote_name(CoreProject.history.model._meta.db_table)})"
+        )
+        milestones_stamp, projects_stamp = cursor.fetchone()
+    key = f"dashboard-milestones:v1:{plan.pk}:{today.isoformat()}:{milestones_stamp}:{projects_stamp}"
+    found = cache.get(key)
+    if found is not None:
+        return found
+    result: dict[int, tuple[int, int, int, int, int]] = {}
+    for row in (
+        Milestone.objects.filter(project__plan=plan)
+        .values("project__task_id")
+        .annotate(
+            achieved=Count("pk", filter=Q(status=Milestone.Status.ACHIEVED)),
+            overdue=Count("pk", filter=Milestone.overdue_q(today)),
+            upcoming=Count("pk", filter=Milestone.due_within_q(today, UPCOMING_DAYS)),
+        )
+        .order_by()
+    ):
+        result[row["project__task_id"]] = (row["achieved"], row["overdue"], row["upcoming"], 0, 0)
+    funding = funding_totals(Milestone.objects.filter(project__plan=plan), by="project__task_id")
+    for task_id, (requested, secured) in funding.items():
+        result[task_id] = (*result.get(task_id, (0, 0, 0))[:3], requested, secured)
+    cache.set(key, result, MILESTONE_ROLLUP_SECONDS)
+    return result
+
+
 def plan_dashboard(*, plan: Plan, today: dt.date) -> list[Rollup]:
-    """The plan, then each strategy followed by its tasks, in five queries whatever the portfolio's size."""
+    """The plan, then each strategy followed by its tasks, in seven queries whatever the portfolio's size (five
+    once the milestones' figures are cached: ``_milestones_by_task``)."""
     tasks = list(
         Task.objects.filter(strategy__plan=plan).select_related("strategy").order_by("strategy__order", "order")
     )
@@ -140,20 +164,10 @@ def plan_dashboard(*, plan: Plan, today: dt.date) -> list[Rollup]:
         rollup = by_task[row["task_id"]]
         rollup.projects += row["n"]
         rollup.rag[row["rag_status"]] = row["n"]
-    for row in (
-        Milestone.objects.filter(project__plan=plan)
-        .values("project__task_id")
-        .annotate(
-            achieved=Count("pk", filter=Q(status=Milestone.Status.ACHIEVED)),
-            overdue=Count("pk", filter=Milestone.overdue_q(today)),
-            upcoming=Count("pk", filter=Milestone.due_within_q(today, UPCOMING_DAYS)),
-            **funding_totals(),
-        )
-        .order_by()
-    ):
-        rollup = by_task[row["project__task_id"]]
-        for name in ("achieved", "overdue", "upcoming", "requested", "secured"):
-            setattr(rollup, name, row[name])
+    for task_id, (achieved, overdue, upcoming, requested, secured) in _milestones_by_task(plan, today).items():
+        rollup = by_task[task_id]
+        rollup.achieved, rollup.overdue, rollup.upcoming = achieved, overdue, upcoming
+        rollup.requested, rollup.secured = requested, secured
     for row in (
         ProgressUpdate.objects.filter(project__plan=plan, week_start=week_start(today))
         .values("project__task_id")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 from django.db import connection
 
+from projects.funding import funding_rows, funding_totals_sql
 from projects.models import CoreProject, Milestone, Plan, Task
 from tracker.dates import SEOUL
 
@@ -79,8 +80,9 @@ def figures_by_week(
     """For each week (its Monday), per strategy, the figures as of the week's end; two queries for any number of weeks.
 
     The same definitions as the digest: projects by RAG status; milestones achieved in the week, overdue (open and
-    due before the week's end), due in the 14 days after it; national funding requested (funding kinds, not
-    cancelled) and secured (achieved). ``manager_id`` keeps only that person's projects (their digest).
+    due before the week's end), due in the 14 days after it; national funding 신청 and 확보 by the rule of
+    ``funding.funding_totals_sql`` (a project's request counts once per fiscal year, not once a stage), over the
+    milestones as they stood. ``manager_id`` keeps only that person's projects (their digest).
     """
     result: dict[dt.date, dict[int, Figures]] = {week: {} for week in weeks}
     if not weeks:
@@ -97,7 +99,8 @@ def figures_by_week(
             ops.adapt_datefield_value(end),
             ops.adapt_datefield_value(end + dt.timedelta(days=LOOKAHEAD_DAYS)),
         ]
-    latest = ops.adapt_datetimefield_value(max(week_end_moment(week) for week in weeks))
+    latest_moment = max(week_end_moment(week) for week in weeks)
+    latest = ops.adapt_datetimefield_value(latest_moment)
     managers = CoreProject.managers.through
     mine = f" AND p.id IN (SELECT coreproject_id FROM {_table(managers)} WHERE user_id = %s)" if manager_id else ""
     common = f"""
@@ -132,38 +135,61 @@ def figures_by_week(
             item.projects += count
 
         open_statuses = ", ".join(f"'{status}'" for status in Milestone.OPEN_STATUSES)
-        funding = ", ".join(f"'{kind}'" for kind in Milestone.FUNDING_KINDS)
+        in_plan = CoreProject.objects.filter(plan=plan).values("id")
+        classified = (
+            funding_rows(
+                Milestone.history.model.objects.filter(history_date__lte=latest_moment, project_id__in=in_plan)
+            )
+            .values("history_id", "funding_rank", "funding_year")
+            .order_by()
+        )
+        classified_sql, classified_params = classified.query.sql_with_params()
         cursor.execute(
             common
             + f""",
             ms AS (
-                SELECT h.id, h.project_id, h.history_type, h.history_date, h.kind, h.status, h.due_date,
+                SELECT h.history_id, h.id, h.project_id, h.history_type, h.history_date, h.kind, h.status, h.due_date,
                        h.completed_on, h.amount_requested, h.amount_secured,
                        LEAD(h.history_date) OVER (PARTITION BY h.id ORDER BY h.history_date, h.history_id) AS valid_to
                 FROM {_table(Milestone.history.model)} h
                 WHERE h.history_date <= %s
                   AND h.project_id IN (SELECT id FROM {_table(CoreProject)} WHERE plan_id = %s)
+            ),
+            classified AS ({classified_sql}),
+            funding_milestones AS (
+                SELECT w.n, t.strategy_id, m.project_id, m.status, m.amount_requested, m.amount_secured,
+                       c.funding_rank, c.funding_year
+                FROM weeks w
+                JOIN ms m ON m.history_date <= w.moment AND (m.valid_to IS NULL OR m.valid_to > w.moment)
+                JOIN classified c ON c.history_id = m.history_id
+                JOIN proj_at pa ON pa.n = w.n AND pa.id = m.project_id
+                JOIN {_table(CoreProject)} cp ON cp.id = m.project_id
+                JOIN {_table(Task)} t ON t.id = cp.task_id
+                WHERE m.history_type <> '-'
+            ),
+            funding AS ({funding_totals_sql("funding_milestones", "n, strategy_id")}),
+            counts AS (
+                SELECT w.n, t.strategy_id,
+                    SUM(CASE WHEN m.status <> 'cancelled' THEN 1 ELSE 0 END) AS total,
+                    SUM(CASE WHEN m.status = 'achieved' THEN 1 ELSE 0 END) AS achieved,
+                    SUM(CASE WHEN m.status = 'achieved' AND m.completed_on >= w.week_start
+                             AND m.completed_on < w.week_end THEN 1 ELSE 0 END) AS in_week,
+                    SUM(CASE WHEN m.status IN ({open_statuses}) AND m.due_date < w.week_end THEN 1 ELSE 0 END)
+                        AS overdue,
+                    SUM(CASE WHEN m.status IN ({open_statuses}) AND m.due_date >= w.week_end
+                             AND m.due_date < w.ahead_end THEN 1 ELSE 0 END) AS ahead
+                FROM weeks w
+                JOIN ms m ON m.history_date <= w.moment AND (m.valid_to IS NULL OR m.valid_to > w.moment)
+                JOIN proj_at pa ON pa.n = w.n AND pa.id = m.project_id
+                JOIN {_table(CoreProject)} cp ON cp.id = m.project_id
+                JOIN {_table(Task)} t ON t.id = cp.task_id
+                WHERE m.history_type <> '-'
+                GROUP BY w.n, t.strategy_id
             )
-            SELECT w.n, t.strategy_id,
-                SUM(CASE WHEN m.status <> 'cancelled' THEN 1 ELSE 0 END),
-                SUM(CASE WHEN m.status = 'achieved' THEN 1 ELSE 0 END),
-                SUM(CASE WHEN m.status = 'achieved' AND m.completed_on >= w.week_start
-                         AND m.completed_on < w.week_end THEN 1 ELSE 0 END),
-                SUM(CASE WHEN m.status IN ({open_statuses}) AND m.due_date < w.week_end THEN 1 ELSE 0 END),
-                SUM(CASE WHEN m.status IN ({open_statuses}) AND m.due_date >= w.week_end
-                         AND m.due_date < w.ahead_end THEN 1 ELSE 0 END),
-                SUM(CASE WHEN m.kind IN ({funding}) AND m.status <> 'cancelled'
-                         THEN COALESCE(m.amount_requested, 0) ELSE 0 END),
-                SUM(CASE WHEN m.kind IN ({funding}) AND m.status = 'achieved'
-                         THEN COALESCE(m.amount_secured, 0) ELSE 0 END)
-            FROM weeks w
-            JOIN ms m ON m.history_date <= w.moment AND (m.valid_to IS NULL OR m.valid_to > w.moment)
-            JOIN proj_at pa ON pa.n = w.n AND pa.id = m.project_id
-            JOIN {_table(CoreProject)} cp ON cp.id = m.project_id
-            JOIN {_table(Task)} t ON t.id = cp.task_id
-            WHERE m.history_type <> '-'
-            GROUP BY w.n, t.strategy_id""",
-            [*common_params, latest, plan.pk],
+            SELECT c.n, c.strategy_id, c.total, c.achieved, c.in_week, c.overdue, c.ahead,
+                   COALESCE(f.requested, 0), COALESCE(f.secured, 0)
+            FROM counts c LEFT JOIN funding f ON f.n = c.n AND f.strategy_id = c.strategy_id""",
+            [*common_params, latest, plan.pk, *classified_params],
         )
         for n, strategy_id, total, achieved, in_week, overdue, ahead, requested, secured in cursor.fetchall():
             item = figures(n, strategy_id)
@@ -211,7 +237,8 @@ class Trend:
 
 
 def _cache_key(plan: Plan, week: dt.date, manager_id: int | None) -> str:
-    return f"trend-point:v1:{plan.pk}:{manager_id or 'plan'}:{week.isoformat()}"
+    # v2: national funding counts a request once (funding_totals_sql); points cached under v1 counted every stage.
+    return f"trend-point:v2:{plan.pk}:{manager_id or 'plan'}:{week.isoformat()}"
 
 
 def weeks_ending(last_week: dt.date, count: int = TREND_WEEKS) -> list[dt.date]:

@@ -183,6 +183,10 @@ FILE_UPLOAD_HANDLERS = [
 ]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default for the form fields besides files, said here
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "projects.spreadsheets.uploads.UploadCacheStorage"
+# An import of more data rows than this is checked and imported by a Celery worker, its progress shown in the
+# admin (projects.spreadsheets.jobs; docs/decisions.md); smaller files are previewed in the request, as before.
+IMPORT_BACKGROUND_ROWS = env.int("IMPORT_BACKGROUND_ROWS", default=5000)
+IMPORT_CHUNK_ROWS = 1000  # rows checked between two progress updates of a background import
 
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'tracker.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

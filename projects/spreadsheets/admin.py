@@ -7,7 +7,10 @@ the import's columns. A blank template file to download.
 
 from __future__ import annotations
 
+from itertools import islice
+
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import BadRequest, PermissionDenied
@@ -22,7 +25,7 @@ from import_export.formats import base_formats
 from import_export.forms import ConfirmImportForm, ExportForm, ImportForm
 from import_export.signals import post_export
 
-from projects.models import Plan
+from projects.models import ImportJob, Plan
 from projects.permissions import is_portfolio_admin
 from projects.spreadsheets.columns import DEFAULT_PLAN_CODE, PROJECTS, kind_label
 from projects.spreadsheets.files import (
@@ -31,10 +34,14 @@ from projects.spreadsheets.files import (
     PortfolioFileFormat,
     blank_template,
 )
+from projects.spreadsheets.jobs import import_job_create, sheet_rows
 from projects.spreadsheets.safety import neutralise
 from projects.spreadsheets.uploads import UploadHygieneMixin, too_large_message, upload_check
 from projects.table_exports import csv_rows_response, xlsx_sheets_response
 from tracker.dates import seoul_today
+
+# The preview's table shows the first rows that create or change something (the counts above it are of all of them).
+PREVIEW_ROWS = 1000
 
 
 class PortfolioImportForm(ImportForm):
@@ -102,13 +109,51 @@ class PortfolioImportExportMixin(UploadHygieneMixin, ImportMixin, ExportActionMi
         return {"plan": cleaned.get("plan"), "certificate": cleaned.get("certificate") or ""}
 
     def import_action(self, request, **kwargs):
-        """The preview; its certificate goes into the confirm form, so the confirm need not redo its work."""
+        """The preview; its certificate goes into the confirm form, so the confirm need not redo its work.
+        A file of more than IMPORT_BACKGROUND_ROWS rows becomes a background job instead (jobs.py)."""
+        if request.method == "POST" and self.has_import_permission(request):
+            job = self._background_job(request)
+            if job is not None:
+                messages.info(
+                    request,
+                    _(
+                        "%(rows)s행짜리 파일이라 백그라운드에서 검사합니다. 이 화면을 떠났다가 돌아와도 진행 상황을 "
+                        "볼 수 있습니다 (관리 → 가져오기 작업)."
+                    )
+                    % {"rows": f"{job.rows_total:,}"},
+                )
+                return redirect(reverse("admin:projects_importjob_change", args=[job.pk]))
         response = super().import_action(request, **kwargs)
         context = getattr(response, "context_data", None) or {}
         result, confirm_form = context.get("result"), context.get("confirm_form")
+        if result is not None and not result.has_errors():
+            changing = (row for row in result.valid_rows() if row.import_type in ("new", "update"))
+            context["preview_rows"] = list(islice(changing, PREVIEW_ROWS))
+            context["preview_rows_cut"] = result.created + result.updated > PREVIEW_ROWS
         if confirm_form is not None and getattr(result, "certificate", ""):
             confirm_form.initial["certificate"] = result.certificate
         return response
+
+    def _background_job(self, request: HttpRequest) -> ImportJob | None:
+        """A job for a valid upload of more rows than the request should check; None for anything else."""
+        form = self.create_import_form(request)
+        if not form.is_valid():
+            return None
+        upload = form.cleaned_data["import_file"]
+        upload.seek(0)
+        content = upload.read()
+        upload.seek(0)
+        rows = sheet_rows(content=content, kind=self.portfolio_kind)
+        if rows <= settings.IMPORT_BACKGROUND_ROWS:
+            return None
+        return import_job_create(
+            content=content,
+            file_name=upload.name or "",
+            kind=self.portfolio_kind,
+            plan=form.cleaned_data["plan"],
+            user=request.user,
+            rows=rows,
+        )
 
     def get_export_resource_kwargs(self, request, **kwargs):
         return {}

@@ -15,32 +15,37 @@ Rules a person filling in the sheet can rely on (also in docs/decisions.md):
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import tablib
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import DatabaseError, models, transaction
+from django.db.models import Q
 from django.utils import translation
 from django.utils.encoding import force_str
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 from import_export.instance_loaders import ModelInstanceLoader
-from import_export.results import Result, RowResult
+from import_export.results import Error, Result, RowResult
 
 from projects.models import CoreProject, Department, Milestone, Organization, Plan, Strategy, Task
 from projects.permissions import is_portfolio_admin
 from projects.services import milestone_status_move_allowed
-from projects.spreadsheets import previews
+from projects.spreadsheets import previews, writes
 from projects.spreadsheets.cells import (
     ChoiceWidget,
     DateWidget,
     DepartmentWidget,
     EokWidget,
+    MissingFormulaValue,
     OrganizationListWidget,
     PeriodWidget,
     ProjectWidget,
@@ -154,6 +159,32 @@ def _key_part(value: Any) -> Any:
     return value.pk if isinstance(value, models.Model) else value
 
 
+def _cell_as_exported(value: Any) -> Any:
+    """A cell as the export would have written it: a blank is "", a date cell read at midnight is the date, a
+    whole number is an int."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date() if value.time() == dt.time(0) and value.tzinfo is None else value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _same_cell(value: Any, field: fields.Field, instance) -> bool:
+    """Is the cell exactly what the export writes for this field of ``instance`` (as a native value for XLSX, as
+    text for CSV)? Text with spaces around it never is (the import trims it)."""
+    if isinstance(value, str) and value != value.strip():
+        return False
+    if isinstance(value, bool | MissingFormulaValue):
+        return False
+    cell = _cell_as_exported(value)
+    native = _cell_as_exported(field.export(instance, force_native_type=True))
+    if type(cell) is type(native) and cell == native:
+        return True
+    return isinstance(cell, str) and cell == field.export(instance)
+
+
 def _copy_for_comparison(instance, memo=None):
     """A shallow copy with its own ``__dict__`` and related-object cache (Model.__getstate__ copies both)."""
     clone = copy.copy(instance)
@@ -169,15 +200,21 @@ class PortfolioInstanceLoader(ModelInstanceLoader):
     """
 
     def _index(self) -> dict[tuple, list]:
-        if getattr(self, "_by_key", None) is None:
-            attributes = [self.resource.fields[name].attribute for name in self.resource.get_import_id_fields()]
-            self._by_key = defaultdict(list)
-            for instance in self.get_queryset():
-                key = tuple(_key_part(getattr(instance, attribute)) for attribute in attributes)
-                self._by_key[key].append(instance)
-        return self._by_key
+        # Kept by the resource, so that a sheet checked in chunks (jobs.py) reads its rows once, not per chunk.
+        return self.resource._cached("existing_by_key", self._index_build)
+
+    def _index_build(self) -> dict[tuple, list]:
+        attributes = [self.resource.fields[name].attribute for name in self.resource.get_import_id_fields()]
+        by_key = defaultdict(list)
+        for instance in self.resource.existing_instances():
+            key = tuple(_key_part(getattr(instance, attribute)) for attribute in attributes)
+            by_key[key].append(instance)
+        return by_key
 
     def get_instance(self, row):
+        looked_up = getattr(self.resource, "_looked_up", None)
+        if looked_up is not None and looked_up[0] is row:
+            return looked_up[1]
         key = []
         for name in self.resource.get_import_id_fields():
             field = self.resource.fields[name]
@@ -196,9 +233,27 @@ class PortfolioInstanceLoader(ModelInstanceLoader):
 
 class PortfolioDiff(resources.Diff):
     """django-import-export's preview diff, without running diff-match-patch over a value that did not change
-    (most cells of most rows): the same markup, written directly."""
+    (most cells of most rows): the same markup, written directly. Only a preview shows a diff, and only for the
+    rows that create or change something: a confirm, and a row left unchanged, get none."""
+
+    def __init__(self, resource, instance, new):
+        self.wanted = getattr(resource, "_diff_shown", True)
+        self.left, self.right, self.new = [], [], new
+        if self.wanted:
+            super().__init__(resource, instance, new)
+
+    def compare_with(self, resource, instance):
+        if getattr(instance, "_import_unchanged", False):
+            self.wanted = False
+        if self.wanted:
+            super().compare_with(resource, instance)
 
     def as_html(self):
+        if not getattr(self, "wanted", True):
+            return []
+        return _LazyCells(self._html)
+
+    def _html(self) -> list:
         data = []
         for index, (left, right) in enumerate(zip(self.left, self.right, strict=False)):
             left_text, right_text = force_str(left), force_str(right)
@@ -207,6 +262,27 @@ class PortfolioDiff(resources.Diff):
             else:
                 data.append(super().as_html.__func__(_OneCell(self, index))[0])
         return data
+
+
+class _LazyCells(Sequence):
+    """A row's diff cells, written when the preview shows the row (it shows the first rows that change, not all)."""
+
+    def __init__(self, write):
+        self._write, self._cells = write, None
+
+    def _all(self) -> list:
+        if self._cells is None:
+            self._cells = self._write()
+        return self._cells
+
+    def __getitem__(self, index):
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other)
 
 
 class _OneCell:
@@ -228,6 +304,9 @@ class PortfolioResource(resources.ModelResource):
     required_columns: tuple[str, ...] = ()
     constraint_columns: dict[str, str] = {}
     history_reason = "스프레드시트 가져오기"
+    # Rows written in batches (writes.py) rather than one save() each: for a model whose rows have no list
+    # columns and create no related rows (milestones).
+    bulk_writes = False
 
     def __init__(self, *, plan: Plan | None = None, certificate: str = "", **kwargs):
         super().__init__(**kwargs)
@@ -239,6 +318,11 @@ class PortfolioResource(resources.ModelResource):
         self._row_numbers: list[int] = []
         self._seen_keys: dict[Any, int] = {}
         self._caches: dict[str, Any] = {}
+        self._row_offset = 0  # where the chunk being imported starts in the sheet (jobs.py)
+        self._saved_related: list[models.Model] = []
+        self._pending_writes: list[tuple] = []
+        self._unchanged_tally = [0, 0]  # rows looked at, rows found unchanged (_unchanged_row)
+        self._write_errors: list[tuple] = []
         self.importing_user = None
         self.file_name = ""
         for field in self.fields.values():
@@ -257,6 +341,12 @@ class PortfolioResource(resources.ModelResource):
         if self._plan is None:
             self._plan = Plan.objects.get(code=DEFAULT_PLAN_CODE)
         return self._plan
+
+    def get_import_fields(self):
+        # Asked several times a row by django-import-export: worked out once per import.
+        if "_caches" not in self.__dict__:
+            return super().get_import_fields()
+        return self._cached("import_fields", super().get_import_fields)
 
     def column_names(self) -> list[str]:
         return [field.column_name for field in self.get_import_fields()]
@@ -290,8 +380,10 @@ class PortfolioResource(resources.ModelResource):
 
     def find_project(self, code: str) -> CoreProject | None:
         """The plan's project with this code; the plan's projects are read once per import."""
-        projects = self._cached("projects", lambda: {p.code: p for p in CoreProject.objects.filter(plan=self.plan)})
-        return projects.get(code)
+        return self._plan_projects().get(code)
+
+    def _plan_projects(self) -> dict[str, CoreProject]:
+        return self._cached("projects", lambda: {p.code: p for p in CoreProject.objects.filter(plan=self.plan)})
 
     def _email_counts(self) -> Counter:
         User = get_user_model()
@@ -363,6 +455,8 @@ class PortfolioResource(resources.ModelResource):
         if self.importing_user is not None and not is_portfolio_admin(self.importing_user):
             raise PermissionDenied(_("포트폴리오를 가져올 권한이 없습니다."))
         self.file_name = kwargs.get("file_name") or ""
+        # Only the admin's preview shows a diff (a background check reports counts and problems).
+        self._diff_shown = dry_run and kwargs.get("progress") is None
         result = self.get_result_class()()
         try:
             self.plan  # noqa: B018 - resolves the default plan
@@ -390,24 +484,45 @@ class PortfolioResource(resources.ModelResource):
         if problems:
             result.problems = problems
             return result
-        with transaction.atomic(using=self.get_db_connection_name()):
-            # One transaction of our own, rolled back for a preview or any problem. django-import-export's own
-            # transactions would add a savepoint around every row (two statements a row, most of an import's
-            # time); rows that write take a savepoint of their own (save_instance, save_m2m), so a database
-            # error in one row is still reported as that row's and the others are still checked.
-            result = super().import_data(
-                sheet,
-                dry_run=False,
-                raise_errors=False,
-                use_transactions=False,
-                collect_failed_rows=False,
-                rollback_on_validation_errors=True,
-                **kwargs,
+        # A background check (jobs.py) goes through the rows in chunks, each rolled back, and reports its progress
+        # between them; otherwise the whole sheet is one chunk.
+        progress = kwargs.pop("progress", None)
+        size = kwargs.pop("chunk_rows", None) if dry_run and progress is not None else None
+        size = min(size or sheet.height, sheet.height)
+        result = None
+        for start in range(0, sheet.height, size):
+            part = (
+                sheet if size == sheet.height else tablib.Dataset(*sheet[start : start + size], headers=sheet.headers)
             )
-            result.sheet_title = getattr(sheet, "title", "") or ""
-            result.problems = self.problems_from(result, sheet=result.sheet_title)
-            if result.problems or dry_run:
-                transaction.set_rollback(True, using=self.get_db_connection_name())
+            self._row_offset = start
+            with transaction.atomic(using=self.get_db_connection_name()):
+                # One transaction of our own, rolled back for a preview or any problem. django-import-export's own
+                # transactions would add a savepoint around every row (two statements a row, most of an import's
+                # time); rows that write take a savepoint of their own (save_instance, save_m2m), so a database
+                # error in one row is still reported as that row's and the others are still checked.
+                part_result = super().import_data(
+                    part,
+                    dry_run=False,
+                    raise_errors=False,
+                    use_transactions=False,
+                    collect_failed_rows=False,
+                    rollback_on_validation_errors=True,
+                    **kwargs,
+                )
+                self._pending_flush()
+                for number, row, error in self._write_errors:
+                    part_result.append_error_row(number, row, [Error(error, number=number, row=row)])
+                self._write_errors = []
+                part_result.sheet_title = getattr(sheet, "title", "") or ""
+                part_result.problems = self.problems_from(part_result, sheet=part_result.sheet_title)
+                if part_result.problems or dry_run:
+                    transaction.set_rollback(True, using=self.get_db_connection_name())
+            if size < sheet.height:
+                self._forget_rolled_back_saves()
+            result = part_result if result is None else self._merged(result, part_result)
+            if progress is not None:
+                progress(min(start + size, sheet.height))
+        self._row_offset = 0
         if certified is not None:
             result.totals[RowResult.IMPORT_TYPE_SKIP] += certified[1]
         if dry_run and not result.problems and digest:
@@ -419,6 +534,23 @@ class PortfolioResource(resources.ModelResource):
                 unchanged=result.unchanged,
             )
         return result
+
+    @staticmethod
+    def _merged(result: PortfolioResult, part: PortfolioResult) -> PortfolioResult:
+        """One result for a sheet checked in chunks: the counts added up and every problem, in row order."""
+        for import_type, count in part.totals.items():
+            result.totals[import_type] += count
+        result.problems.extend(part.problems)
+        return result
+
+    def _forget_rolled_back_saves(self) -> None:
+        """After a chunk is rolled back, the departments and organizations it created do not exist: the next chunk
+        that names one creates it again (in its own transaction)."""
+        for item in self._saved_related:
+            item.pk = None
+            item._state.adding = True
+            item._state.db = None
+        self._saved_related = []
 
     def after_import_row(self, row, row_result, **kwargs):
         super().after_import_row(row, row_result, **kwargs)
@@ -523,6 +655,7 @@ class PortfolioResource(resources.ModelResource):
 
     def sheet_row(self, number: int) -> int:
         """django-import-export counts data rows from 1; people count the spreadsheet's rows."""
+        number += self._row_offset
         if 0 < number <= len(self._row_numbers):
             return self._row_numbers[number - 1]
         return number + 1
@@ -596,10 +729,58 @@ class PortfolioResource(resources.ModelResource):
         # field values and related-object cache; the import replaces related objects, it never changes them.
         instance.__deepcopy__ = partial(_copy_for_comparison, instance)
 
+    def existing_instances(self):
+        """The sheet's rows in the database, to be matched with the file's (PortfolioInstanceLoader)."""
+        return self.get_queryset()
+
+    def import_row(self, row, instance_loader, **kwargs):
+        """A row whose every cell is what the tracker's own export writes for the object it matches is unchanged,
+        and is counted so without reading it cell by cell (export → import writes nothing: a tested rule). Any
+        other row goes through django-import-export's row import."""
+        row_result = self._unchanged_row(row, instance_loader, **kwargs)
+        if row_result is not None:
+            return row_result
+        return super().import_row(row, instance_loader, **kwargs)
+
+    def _unchanged_row(self, row, instance_loader, **kwargs) -> RowResult | None:
+        if self._only_rows is not None:
+            return None  # a confirm given only the rows its preview found to change
+        tries, hits = self._unchanged_tally
+        if tries >= 500 and hits * 2 < tries:
+            return None  # most rows of this file change: looking for unchanged ones costs more than it saves
+        self._unchanged_tally[0] += 1
+        try:
+            instance = instance_loader.get_instance(row)
+            key = self.row_key(row)
+        except (ValueError, ValidationError):
+            return None  # reported by the row import
+        self._looked_up = (row, instance, key)  # the row import asks again: answered from here
+        if instance is None or key in self._seen_keys:
+            return None
+        for field in self._row_fields(tuple(row)):
+            if not _same_cell(row[field.column_name], field, instance):
+                return None
+        self._seen_keys[key] = self.sheet_row(kwargs.get("row_number", 0))
+        self._unchanged_tally[1] += 1
+        row_result = self.get_row_result_class()()
+        row_result.import_type = RowResult.IMPORT_TYPE_SKIP
+        row_result.add_instance_info(instance)
+        if self._meta.store_instance:
+            row_result.instance = instance
+        return row_result
+
+    def _row_fields(self, columns: tuple[str, ...]) -> list[fields.Field]:
+        by_columns = self._cached("row_fields", dict)
+        if columns not in by_columns:
+            by_column = {field.column_name: field for field in self.get_import_fields()}
+            by_columns[columns] = [by_column[column] for column in columns if column in by_column]
+        return by_columns[columns]
+
     def before_import_row(self, row, **kwargs):
         """The same key twice in one file is refused: the second row would silently overwrite the first."""
+        looked_up = getattr(self, "_looked_up", None)
         try:
-            key = self.row_key(row)
+            key = looked_up[2] if looked_up is not None and looked_up[0] is row else self.row_key(row)
         except ValueError:
             return  # the unreadable key is reported by its column
         number = self.sheet_row(kwargs.get("row_number", 0))
@@ -639,6 +820,89 @@ class PortfolioResource(resources.ModelResource):
                     return True
         return False
 
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        """django-import-export's check (``full_clean``, step by step as Django takes it), without two queries a row
+        that tell the import nothing new: a related object the import read from the database in this transaction
+        (the row's project, owner, task, department) is not looked up again to see that it exists, and a check
+        constraint is asked once per distinct combination of the values it names (``_validate_constraints``)."""
+        errors = dict(import_validation_errors or {})
+        exclude = set(errors)
+        try:
+            instance.clean_fields(exclude=exclude | self._related_read_here(instance))
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        try:
+            instance.clean()
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        exclude |= {name for name in errors if name != NON_FIELD_ERRORS}
+        if validate_unique:
+            try:
+                instance.validate_unique(exclude=exclude)
+            except ValidationError as error:
+                errors = error.update_error_dict(errors)
+            exclude |= {name for name in errors if name != NON_FIELD_ERRORS}
+        try:
+            self._validate_constraints(instance, exclude=exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def _related_read_here(self, instance) -> set[str]:
+        """The foreign keys of the row that hold an object read from the database by this import."""
+        names = set()
+        for field in self._meta.model._meta.concrete_fields:
+            if field.many_to_one and field.name in self._imported_attributes() and field.is_cached(instance):
+                related = getattr(instance, field.name)
+                if related is not None and related.pk is not None and related.pk == getattr(instance, field.attname):
+                    names.add(field.name)
+        return names
+
+    def _imported_attributes(self) -> set[str]:
+        return self._cached("imported_attributes", lambda: {field.attribute for field in self.get_import_fields()})
+
+    def _validate_constraints(self, instance, *, exclude: set[str]) -> None:
+        """``Model.validate_constraints``, except that a check constraint's verdict is remembered for the values
+        of the fields it names: Django asks the database each time (a savepoint and a query, three statements a
+        row), yet the verdict depends on those values alone, which repeat from row to row."""
+        if type(instance).validate_constraints is not models.Model.validate_constraints:
+            instance.validate_constraints(exclude=exclude)  # the model adjusts the check itself (CoreProject)
+            return
+        verdicts = self._cached("constraint_verdicts", dict)
+        using = self.get_db_connection_name()
+        errors: dict = {}
+        for model_class, constraints in instance.get_constraints():
+            for constraint in constraints:
+                try:
+                    if isinstance(constraint, models.CheckConstraint):
+                        names = sorted(Q(constraint.condition).referenced_base_fields)
+                        if exclude.intersection(names):
+                            continue  # what Django does: a field that failed its own check is not checked again
+                        key = (
+                            constraint.name,
+                            *(getattr(instance, model_class._meta.get_field(name).attname) for name in names),
+                        )
+                        if key not in verdicts:
+                            try:
+                                constraint.validate(model_class, instance, exclude=exclude, using=using)
+                                verdicts[key] = True
+                            except ValidationError:
+                                verdicts[key] = False
+                        if not verdicts[key]:
+                            raise ValidationError(
+                                constraint.get_violation_error_message(), code=constraint.violation_error_code
+                            )
+                    else:
+                        constraint.validate(model_class, instance, exclude=exclude, using=using)
+                except ValidationError as error:
+                    if getattr(error, "code", None) == "unique" and len(getattr(constraint, "fields", ())) == 1:
+                        errors.setdefault(constraint.fields[0], []).append(error)
+                    else:
+                        errors = error.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
     def skip_row(self, instance, original, row, import_validation_errors=None):
         """Unchanged rows are not saved again: no new history, no version bump."""
         if import_validation_errors or original is None or original.pk is None:
@@ -651,6 +915,7 @@ class PortfolioResource(resources.ModelResource):
             current = set(getattr(original, attribute).values_list("pk", flat=True))
             if {item.pk for item in related} != current:
                 return False
+        instance._import_unchanged = True  # its diff is never shown (PortfolioDiff)
         return True
 
     def before_save_instance(self, instance, row, **kwargs):
@@ -660,25 +925,60 @@ class PortfolioResource(resources.ModelResource):
                 if related is not None and related.pk is None:
                     related.full_clean()
                     related.save()
+                    self._saved_related.append(related)
                     setattr(instance, field.name, related)
         if self.importing_user is not None:
             instance._history_user = self.importing_user
         instance._change_reason = f"{self.history_reason}: {self.file_name}" if self.file_name else self.history_reason
 
     def save_instance(self, instance, is_create, row, **kwargs):
-        with transaction.atomic(using=self.get_db_connection_name()):
-            super().save_instance(instance, is_create, row, **kwargs)
+        if not self.bulk_writes:
+            with transaction.atomic(using=self.get_db_connection_name()):
+                super().save_instance(instance, is_create, row, **kwargs)
+            return
+        # Queued and written in batches (writes.py); what save() would do first is done now, once.
+        self.before_save_instance(instance, row, **kwargs)
+        instance.before_save()
+        self._pending_writes.append((instance, is_create, kwargs.get("row_number", 0), row))
+        if len(self._pending_writes) >= writes.BATCH:
+            self._pending_flush()
 
-    @transaction.atomic
+    def _pending_flush(self) -> None:
+        """Write the queued rows, a batch in one savepoint. If the database refuses the batch, its rows are written
+        one at a time, each in its own savepoint, so that the refusal is reported as its row's (and the others are
+        still written, for the preview to check them)."""
+        pending, self._pending_writes = self._pending_writes, []
+        using = self.get_db_connection_name()
+        groups = [[item for item in pending if item[1] is created] for created in (True, False)]
+        try:
+            with transaction.atomic(using=using):
+                for group in groups:
+                    if group:
+                        writes.rows_write([item[0] for item in group], created=group[0][1], using=using)
+        except DatabaseError:
+            for instance, created, number, row in pending:
+                if created:
+                    instance.pk, instance._state.adding, instance._state.db = None, True, None
+                try:
+                    with transaction.atomic(using=using):
+                        writes.rows_write([instance], created=created, using=using)
+                except DatabaseError as error:
+                    self._write_errors.append((number, row, error))
+
     def save_m2m(self, instance, row, **kwargs):
-        for attribute, related in getattr(instance, "_import_m2m", {}).items():
-            for item in related:
-                if item.pk is None:
-                    item.full_clean()
-                    item.save()
-            manager = getattr(instance, attribute)
-            if {item.pk for item in related} != set(manager.values_list("pk", flat=True)):
-                manager.set(related)
+        lists = getattr(instance, "_import_m2m", {})
+        if not lists:
+            return  # no savepoint for a row without list columns (two statements a row)
+        with transaction.atomic(using=self.get_db_connection_name()):
+            for attribute, related in lists.items():
+                for item in related:
+                    if item.pk is None:
+                        item.full_clean()
+                        item.save()
+                        self._saved_related.append(item)
+                manager = getattr(instance, attribute)
+                if {item.pk for item in related} != set(manager.values_list("pk", flat=True)):
+                    manager.set(related)
 
     def after_import(self, dataset, result, **kwargs):
         # ModelResource resets database sequences here, for rows imported with explicit ids; we never do that.
@@ -789,6 +1089,7 @@ class CoreProjectResource(PortfolioResource):
 
 class MilestoneResource(PortfolioResource):
     sheet_kind = MILESTONES
+    bulk_writes = True
     required_columns = ("사업코드", "유형", "마일스톤", "기한")
     constraint_columns = {"milestone_completed_on_iff_achieved": "달성일"}
 
@@ -846,6 +1147,19 @@ class MilestoneResource(PortfolioResource):
     def init_instance(self, row=None):
         return Milestone()
 
+    def existing_instances(self):
+        """The plan's milestones, each holding its project and owner from the lookups the import has read already
+        (one model object a row, not three as with select_related)."""
+        projects = {project.pk: project for project in self._plan_projects().values()}
+        users = {user.pk: user for user in self._users()[1].values()}
+        project_field, owner_field = Milestone._meta.get_field("project"), Milestone._meta.get_field("owner")
+        milestones = list(Milestone.objects.filter(project__plan=self.plan).order_by())
+        for milestone in milestones:
+            project_field.set_cached_value(milestone, projects[milestone.project_id])
+            if milestone.owner_id in users:
+                owner_field.set_cached_value(milestone, users[milestone.owner_id])
+        return milestones
+
     def after_init_instance(self, instance, new, row, **kwargs):
         super().after_init_instance(instance, new, row, **kwargs)
         instance._import_status_before = None if new else instance.status
@@ -877,6 +1191,8 @@ class MilestoneResource(PortfolioResource):
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         """The import follows the workspace's status rule (services.milestone_status_move_allowed)."""
+        # Every milestone of the file belongs to the plan: its date window (Milestone.clean) is read once.
+        instance._plan_date_window = self._cached("date_window", self.plan.date_window)
         errors = dict(import_validation_errors or {})
         before = getattr(instance, "_import_status_before", None)
         if before and "status" not in errors and not milestone_status_move_allowed(before, instance.status):

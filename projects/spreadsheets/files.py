@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -118,6 +119,8 @@ def _read_xlsx(content: bytes) -> list[tablib.Dataset]:
 
     xlsx_expansion_check(content)
     with _xlsx_errors(OPEN_FAILED):
+        if _has_formulas(content):
+            return _read_xlsx_with_formulas(content)
         workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
     try:
         with _xlsx_errors(READ_FAILED):
@@ -125,23 +128,30 @@ def _read_xlsx(content: bytes) -> list[tablib.Dataset]:
             for sheet in workbook.worksheets:
                 _check_columns(sheet)
                 rows = []
-                for number, row in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS), start=1):
+                for number, row in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1):
                     _check_rows(sheet, number)
-                    if any(getattr(cell, "data_type", None) == "f" for cell in row):
-                        break  # a formula: read the file again with the formulas' saved values
-                    values = [cell.value for cell in row]
+                    values = list(row)
                     while values and values[-1] is None:
                         values.pop()  # read-only sheets pad every row to MAX_COLUMNS cells
                     rows.append(values)
-                else:
-                    sheets.append(_dataset(rows, title=sheet.title))
-                    continue
-                break
-            else:
-                return sheets
+                sheets.append(_dataset(rows, title=sheet.title))
+            return sheets
     finally:
         workbook.close()
-    return _read_xlsx_with_formulas(content)
+
+
+# A cell's formula, in a worksheet's XML: <f>…</f>, <f t="shared" …/> (with or without a namespace prefix), and not
+# <formula1> (data validation) or another element whose name starts with f.
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z0-9_]+:)?f[\s>/]")
+
+
+def _has_formulas(content: bytes) -> bool:
+    """Might the XLSX file hold a formula? Every XML part is searched (wherever the workbook keeps its sheets), so
+    a formula is never missed; a chart's reference to a range counts too, and costs only the slower read."""
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return any(_FORMULA_TAG.search(archive.read(name)) for name in archive.namelist() if name.endswith(".xml"))
 
 
 def _check_columns(sheet) -> None:

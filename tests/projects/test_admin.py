@@ -14,7 +14,7 @@ from notifications.feeds import calendar_feed_rotate
 from notifications.models import CalendarFeed, DeliveryAlert, DigestPolicy, NotificationPreference
 from notifications.runs import reminders_plan_recorded
 from projects import roles
-from projects.models import CoreProject, Milestone
+from projects.models import CoreProject, ImportJob, Milestone
 from projects.money import eok_to_won
 from tests.conftest import shared_rows
 from tests.factories import (
@@ -51,6 +51,10 @@ def one_of_everything(project, owner):
     # A recorded planning pass the day before the deadline gives a run, a reminder and an outbox message.
     reminders_plan_recorded(now=dt.datetime(2026, 12, 14, 10, tzinfo=SEOUL))
     DeliveryAlert.objects.create(failing_since=dt.datetime(2026, 12, 14, 9, tzinfo=SEOUL))
+    # A large import waiting in the background (관리 → 가져오기 작업).
+    ImportJob.objects.create(
+        kind=ImportJob.Kind.MILESTONES, plan=project.plan, file_name="큰 파일.xlsx", rows_total=9000
+    )
 
 
 def admin_url(model, action: str, *args) -> str:

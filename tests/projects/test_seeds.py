@@ -194,9 +194,7 @@ class TestTheDemoPortfolio:
             figures = figures_total(by_week[week].values())
             assert figures.projects == len(projects) == 67, week  # the plan's own four were loaded today
             assert figures.rag == dict(Counter(p["rag_status"] for p in projects.values())), week
-            funding = [m for m in milestones if m["kind"] in Milestone.FUNDING_KINDS]
-            secured = sum(m["amount_secured"] or 0 for m in funding if m["status"] == "achieved")
-            requested = sum(m["amount_requested"] or 0 for m in funding if m["status"] != "cancelled")
+            requested, secured = _funding_in_python(milestones)
             overdue = [m for m in milestones if m["status"] in Milestone.OPEN_STATUSES and m["due_date"] < week + WEEK]
             assert (figures.secured, figures.requested, figures.overdue) == (secured, requested, len(overdue)), week
             assert 0 < secured < requested, week
@@ -208,6 +206,42 @@ class TestTheDemoPortfolio:
         assert len({tuple(sorted(figures_total(by_week[w].values()).rag.items())) for w in weeks}) > 3  # it moves
         assert Milestone.history.filter(history_change_reason="관계 부처 일정 조정").exists()  # slips with a reason
         assert ProgressUpdate.objects.filter(week_start__gte=week_start(TODAY)).count() == 0
+
+
+def _funding_in_python(milestones: list[dict]) -> tuple[int, int]:
+    """국비 신청 and 확보 by the rule in docs/decisions.md ("What 국비 신청 and 확보 count"), in plain Python: a
+    project's budget-calendar milestones of one fiscal year count once (asked at the earliest stage, secured at the
+    latest, cancelled ones left out); a 정부 공모 counts on its own."""
+
+    def stage(m: dict) -> int:
+        if m["kind"] == Milestone.Kind.NATIONAL_FUNDING:
+            return 1
+        title, month = m["title"], m["due_date"].month
+        if "의결" in title:
+            return 4
+        if "정부 예산안" in title or "정부안" in title:
+            return 3
+        if "요구" in title:
+            return 2
+        return 2 if month <= 6 else 3 if month <= 10 else 4
+
+    def year(m: dict) -> int:
+        head = m["title"][:5]
+        return int(head[:4]) if head[:4].isdigit() and head[4:] == "년" else m["due_date"].year + 1
+
+    requested = secured = 0
+    requests: dict[tuple[int, int], list[dict]] = {}
+    for m in milestones:
+        if m["kind"] == Milestone.Kind.PUBLIC_CONTEST:
+            requested += (m["amount_requested"] or 0) if m["status"] != "cancelled" else 0
+            secured += (m["amount_secured"] or 0) if m["status"] == "achieved" else 0
+        elif m["kind"] in Milestone.FUNDING_KINDS and m["status"] != "cancelled":
+            requests.setdefault((m["project_id"], year(m)), []).append(m)
+    for steps in requests.values():
+        first, last = min(map(stage, steps)), max(map(stage, steps))
+        requested += sum(m["amount_requested"] or 0 for m in steps if stage(m) == first)
+        secured += sum(m["amount_secured"] or 0 for m in steps if stage(m) == last and m["status"] == "achieved")
+    return requested, secured
 
 
 def _as_of_in_python(records: list[dict], moment: dt.datetime) -> dict[int, dict]:
