@@ -18,7 +18,7 @@ from tests.notifications.test_digest_report import pdf_pages
 pytestmark = pytest.mark.django_db
 
 W47, at = hand_counted.W47, hand_counted.at
-week, tf_head = hand_counted.week, hand_counted.tf_head
+week = hand_counted.week  # and tf_head, from tests/conftest.py
 
 
 @pytest.fixture
