@@ -148,3 +148,17 @@ class ProgressUpdateFactory(factory.django.DjangoModelFactory):
 
 def user_with_role(role: str = roles.PROJECT_MANAGER, **kwargs):
     return UserFactory(role=role, **kwargs)
+
+
+def funding_milestone(project, kind, title, due, status="planned", requested=None, secured=None):
+    """A milestone with amounts in 억원 (None: no amount); an achieved one was completed on its due date."""
+    return MilestoneFactory(
+        project=project,
+        kind=kind,
+        title=title,
+        due_date=due,
+        status=status,
+        completed_on=due if status == "achieved" else None,
+        amount_requested=eok_to_won(requested) if requested is not None else None,
+        amount_secured=eok_to_won(secured) if secured is not None else None,
+    )

@@ -17,7 +17,13 @@ from projects.models import Milestone
 from projects.money import eok_to_won
 from projects.selectors import plan_dashboard
 from projects.trends import figures_by_week
-from tests.factories import CoreProjectFactory, MilestoneFactory, PlanFactory, StrategyFactory, TaskFactory
+from tests.factories import (
+    CoreProjectFactory,
+    PlanFactory,
+    StrategyFactory,
+    TaskFactory,
+)
+from tests.factories import funding_milestone as make
 from tracker.dates import SEOUL
 
 pytestmark = pytest.mark.django_db
@@ -28,19 +34,6 @@ NF, BR, CONTEST = Milestone.Kind.NATIONAL_FUNDING, Milestone.Kind.BUDGET_REFLECT
 
 def at(day: dt.date, hour: int = 10) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour), tzinfo=SEOUL)
-
-
-def make(project, kind, title, due, status="planned", requested=None, secured=None) -> Milestone:
-    return MilestoneFactory(
-        project=project,
-        kind=kind,
-        title=title,
-        due_date=due,
-        status=status,
-        completed_on=due if status == "achieved" else None,
-        amount_requested=eok_to_won(requested) if requested is not None else None,
-        amount_secured=eok_to_won(secured) if secured is not None else None,
-    )
 
 
 def achieve(milestone: Milestone, owner, secured: int, on: dt.date) -> None:

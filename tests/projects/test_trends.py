@@ -17,7 +17,15 @@ from projects.models import Milestone
 from projects.money import eok_to_won
 from projects.selectors import plan_dashboard
 from projects.trends import dashboard_trends, figures_by_week, figures_from_rollups, trend_points
-from tests.factories import CoreProjectFactory, MilestoneFactory, PlanFactory, StrategyFactory, TaskFactory, UserFactory
+from tests.factories import (
+    CoreProjectFactory,
+    MilestoneFactory,
+    PlanFactory,
+    StrategyFactory,
+    TaskFactory,
+    UserFactory,
+)
+from tests.factories import funding_milestone as make
 from tracker.dates import SEOUL
 
 pytestmark = pytest.mark.django_db
@@ -120,18 +128,6 @@ def pipeline_plan(owner):
     s1 = StrategyFactory(plan=plan, code="S1", order=1)
     alpha = CoreProjectFactory(task=TaskFactory(strategy=s1), code="A-1", managers=[owner])
     beta = CoreProjectFactory(task=TaskFactory(strategy=s1), code="A-2", managers=[owner])
-
-    def make(project, kind, title, due, status="planned", requested=None, secured=None):
-        return MilestoneFactory(
-            project=project,
-            kind=kind,
-            title=title,
-            due_date=due,
-            status=status,
-            completed_on=due if status == "achieved" else None,
-            amount_requested=eok_to_won(requested) if requested is not None else None,
-            amount_secured=eok_to_won(secured) if secured is not None else None,
-        )
 
     nf, br = Milestone.Kind.NATIONAL_FUNDING, Milestone.Kind.BUDGET_REFLECTION
     make(alpha, nf, "2027년 국비: 시 → 소관 부처 국비 신청", dt.date(2026, 4, 15), "achieved", 100, 90)
