@@ -487,7 +487,7 @@ def digest_printed(digest: Digest) -> Digest:
         changes=digest.changes[:PDF_ITEMS],
         changes_more=digest.changes_more + max(0, len(digest.changes) - PDF_ITEMS),
         flagged_notes=digest.flagged_notes[:PDF_ITEMS],
-        flagged_more=digest.flagged_more + max(0, len(digest.flagged_notes) - PDF_ITEMS),
+        flagged_more=max(0, len(digest.flagged_notes) - PDF_ITEMS),
     )
 
 

@@ -15,7 +15,7 @@ from django.db import connection, models
 from django.db.models import Model
 from django.utils import timezone
 
-from tracker.sqlvalues import values_table
+from tracker.sqlvalues import is_postgresql, values_table
 
 # Kept as they are on both databases (JSON carries them to SQLite unchanged); anything else goes through
 # ``get_db_prep_save`` (datetimes to SQLite's text form, JSON fields, UUIDs…).
@@ -82,7 +82,7 @@ def insert_new_values(
     names = ", ".join(quote(f.column) for f in [*fields, *others])
     picks = ", ".join(
         [f"v.c{i}" for i in range(len(fields))]
-        + [f"%s::{f.db_type(connection)}" if connection.vendor == "postgresql" else "%s" for f in others]
+        + [f"%s::{f.db_type(connection)}" if is_postgresql() else "%s" for f in others]
     )
     with connection.cursor() as cursor:
         # "WHERE true": SQLite's grammar needs it between a SELECT and ON CONFLICT.

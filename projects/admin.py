@@ -355,6 +355,12 @@ class ImportJobAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return is_portfolio_admin(request.user) and (obj is None or not obj.is_running)
 
+    def get_actions(self, request):
+        # The bulk delete asks no job whether a worker is running it: a job is deleted from its own page.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
     def get_queryset(self, request):
         return super().get_queryset(request).defer("content")
 

@@ -708,7 +708,6 @@ class ImportJob(models.Model):
         CANCELLED = "cancelled", _("취소")
 
     RUNNING_STATUSES = (Status.QUEUED, Status.CHECKING, Status.CONFIRMED, Status.IMPORTING)
-    FINISHED_STATUSES = (Status.SUCCEEDED, Status.REFUSED, Status.FAILED, Status.CANCELLED)
 
     kind = models.CharField(_("종류"), max_length=20, choices=Kind.choices)
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="import_jobs", verbose_name=_("계획"))

@@ -9,8 +9,8 @@ timeout never cuts it off; XLSX is written row by row (its sheet XML straight in
 file and sent from there. Every text cell goes through ``spreadsheet_text`` — the one place that decides
 how text that looks like a formula is written.
 
-``SafeTableExport`` (django-tables2's own export with the BOM and formula safety) remains for the digest's small
-attachment, which has no request to stream to.
+``SafeTableExport`` (django-tables2's own export, written as XLSX by the same formula-safe writer) remains for the
+digest's small attachment, which has no request to stream to.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from django.utils.encoding import force_str
 from django.utils.http import content_disposition_header
 from django_tables2.export import TableExport
 
-from projects.spreadsheets.safety import ESCAPE, FORMULA_TRIGGERS, formula_like, neutralise, neutralised_dataset
+from projects.spreadsheets.safety import ESCAPE, FORMULA_TRIGGERS, formula_like, neutralise
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -68,7 +68,7 @@ def choice_labels(choices: type[models.Choices]) -> Callable[[], Callable[[Any],
     return factory
 
 
-def _person_labels() -> Callable[[Any], Any]:
+def person_labels() -> Callable[[Any], Any]:
     """User id → '성명 (부서)' (people.names.person_label), for every user, read in one query per export."""
     from django.contrib.auth import get_user_model
 
@@ -78,8 +78,7 @@ def _person_labels() -> Callable[[Any], Any]:
     return lambda pk: labels.get(pk, "")
 
 
-_person_labels.per_export = True
-person_labels = _person_labels
+person_labels.per_export = True
 
 
 # The first characters of the text that ``neutralise`` may change: a formula's, or the apostrophe itself.
@@ -393,17 +392,11 @@ def xlsx_sheets_response(
 
 
 class SafeTableExport(TableExport):
-    """django-tables2's export of a whole table in memory, with the BOM and formula safety of the streamed one."""
+    """django-tables2's export of a whole table in memory as XLSX, through the formula-safe workbook writer."""
 
     def export(self):
         from projects.spreadsheets.files import workbook_bytes  # files imports this module's XLSX writer
 
-        if self.format == self.XLSX:
-            return workbook_bytes([self.dataset])
-        data = neutralised_dataset(self.dataset).export(self.format)
-        return BOM + data if self.format == self.CSV else data
-
-    def content_type(self) -> str:
-        if self.format == self.CSV:
-            return "text/csv; charset=utf-8"
-        return super().content_type()
+        if self.format != self.XLSX:
+            raise ValueError("SafeTableExport writes XLSX only; CSV streams through csv_response")
+        return workbook_bytes([self.dataset])

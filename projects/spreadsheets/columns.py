@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import logging
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -385,18 +385,11 @@ class PortfolioResource(resources.ModelResource):
     def _plan_projects(self) -> dict[str, CoreProject]:
         return self._cached("projects", lambda: {p.code: p for p in CoreProject.objects.filter(plan=self.plan)})
 
-    def _email_counts(self) -> Counter:
-        User = get_user_model()
-        return self._cached(
-            "email_counts",
-            lambda: Counter(
-                email.casefold() for email in User.objects.exclude(email="").values_list("email", flat=True)
-            ),
-        )
-
     def user_token(self, user) -> str:
-        """A user as written in the sheet: the e-mail when it names only this user, otherwise the user name."""
-        if user.email and self._email_counts()[user.email.casefold()] == 1:
+        """A user as written in the sheet: the e-mail when it names only this user (read back as ``find_user``
+        reads it), otherwise the user name."""
+        by_email, _by_name = self._users()
+        if user.email and len(by_email.get(user.email.upper(), ())) == 1:
             return user.email
         return user.get_username()
 

@@ -286,3 +286,18 @@ def test_the_preview_shows_the_first_rows_that_change_and_says_there_are_more(
     assert "고침 3" in page
     assert page.count('<tr class="update">') == 2
     assert "처음 2행만 보여 드립니다. 확정하면 모든 행을 가져옵니다." in page
+
+
+def test_a_job_a_worker_is_running_cannot_be_deleted_alone_or_in_bulk(admin_client, seeded_plan):  # noqa: F811
+    job = ImportJob.objects.create(kind=MILESTONES, plan=seeded_plan, file_name="큰 파일.xlsx", content=b"x")
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.IMPORTING)
+
+    page = admin_client.get(reverse("admin:projects_importjob_delete", args=[job.pk]))
+    bulk = admin_client.post(
+        reverse("admin:projects_importjob_changelist"),
+        {"action": "delete_selected", "_selected_action": [job.pk], "post": "yes"},
+    )
+
+    assert page.status_code == 403
+    assert bulk.status_code in (200, 302)
+    assert ImportJob.objects.filter(pk=job.pk).exists()

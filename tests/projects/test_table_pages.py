@@ -7,6 +7,7 @@ import csv
 import io
 import re
 
+import openpyxl
 import pytest
 from django.conf import settings
 from django.urls import reverse
@@ -38,7 +39,12 @@ def test_csv_exports_start_with_a_utf8_byte_order_mark(client, viewer, thirty_pr
 def test_xlsx_exports_are_left_as_they_were(client, viewer, thirty_projects):
     client.force_login(viewer)
     response = client.get(reverse("projects:portfolio"), {"_export": "xlsx"})
-    assert b"".join(response.streaming_content).startswith(b"PK")  # a zip file, no BOM in front
+    content = b"".join(response.streaming_content)
+    assert content.startswith(b"PK")  # a zip file, no BOM in front
+    sheet = openpyxl.load_workbook(io.BytesIO(content)).worksheets[0]
+    rows = list(sheet.values)
+    assert rows[0][0] == "사업코드" and len(rows) == 1 + len(thirty_projects)
+    assert sorted(row[0] for row in rows[1:]) == sorted(project.code for project in thirty_projects)
 
 
 def _page_links(client, page: int) -> list[str]:
