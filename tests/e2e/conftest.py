@@ -29,6 +29,17 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
+# How long a click or a page load may take: Playwright's own default. The pages answer in about a second even
+# cold (the first chart drawn imports matplotlib), but CI runs two test workers, each with a browser and a live
+# server, on two cores: a 15-second limit once timed out on a cold dashboard there.
+PAGE_TIMEOUT_MS = 30_000
+
+
+def open_context(browser, live_server, *, viewport: dict = DESKTOP):
+    """A fresh browser context (Korean) whose relative URLs go to the live server, with the suite's time limit."""
+    context = browser.new_context(viewport=viewport, locale="ko-KR", base_url=live_server.url)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    return context
 
 
 # One browser for all the browser tests. Package scope rather than session scope: Playwright's sync API keeps
@@ -61,9 +72,8 @@ def browser_page(browser, live_server, transactional_db, django_db_serialized_ro
     The live server needs committed rows, hence a transactional database; its flush after each test would
     also drop the role groups that the migrations create, so the serialized rollback puts them back.
     """
-    context = browser.new_context(viewport=DESKTOP, locale="ko-KR", base_url=live_server.url)
+    context = open_context(browser, live_server)
     page = context.new_page()
-    page.set_default_timeout(15_000)
     yield page
     context.close()
 

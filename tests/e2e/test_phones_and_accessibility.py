@@ -19,9 +19,9 @@ from django.core.management import call_command
 
 from projects.models import CoreProject, Milestone
 from tests.e2e.axe import axe_describe, axe_install, axe_serious_violations
+from tests.e2e.conftest import PHONE, open_context
 
 WIDE = {"width": 1440, "height": 900}
-PHONE = {"width": 390, "height": 844}
 PASSWORD = "sample-password-for-the-browser"
 
 # Elements that stick out of the viewport, and boxes that scroll sideways, on the page as it is now.
@@ -156,10 +156,9 @@ def test_every_main_page_works_on_a_phone_and_passes_axe_for_every_role(
     for role in roles:
         folder = artifacts / "screens" / (role or "anonymous")
         folder.mkdir(parents=True, exist_ok=True)
-        context = browser.new_context(viewport=WIDE, locale="ko-KR", base_url=live_server.url)
+        context = open_context(browser, live_server, viewport=WIDE)
         axe_install(context)
         page = context.new_page()
-        page.set_default_timeout(15_000)
         try:
             if role:
                 _sign_in(page, role)
@@ -185,7 +184,7 @@ def test_every_main_page_works_on_a_phone_and_passes_axe_for_every_role(
 
 def test_keyboard_users_skip_to_the_content_and_see_where_they_are(browser, live_server, sample_portfolio, artifacts):
     project = sample_portfolio["project"]
-    context = browser.new_context(viewport=PHONE, locale="ko-KR", base_url=live_server.url)
+    context = open_context(browser, live_server, viewport=PHONE)
     page = context.new_page()
     try:
         _sign_in(page, "demo_pm")
