@@ -11,15 +11,13 @@ share out (tests/conftest.py: pytest_xdist_make_scheduler).
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 
 from projects.models import CoreProject, Milestone
 from tests.e2e.axe import axe_describe, axe_install, axe_serious_violations
 from tests.e2e.conftest import PHONE, open_context
+from tests.seeded import plan_and_demo_load
 
 WIDE = {"width": 1440, "height": 900}
 PASSWORD = "sample-password-for-the-browser"
@@ -75,9 +73,8 @@ ROLE_GROUPS = {
 
 @pytest.fixture
 def sample_portfolio(live_server, transactional_db, django_db_serialized_rollback) -> dict:
-    """The plan and the sample portfolio, with known passwords for the sample users."""
-    call_command("load_seeds", stdout=io.StringIO())
-    call_command("seed_demo", stdout=io.StringIO())
+    """The plan and the sample portfolio (tests/seeded.py), with known passwords for the sample users."""
+    plan_and_demo_load()
     for user in get_user_model().objects.filter(username__startswith="demo_"):
         user.set_password(PASSWORD)
         user.save(update_fields=["password"])
