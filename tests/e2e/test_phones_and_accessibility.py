@@ -1,6 +1,6 @@
 """Every main page, as each role, at 1440 and 390 px: axe-core finds no critical or serious violation, nothing
 scrolls sideways on a phone, Hangul never breaks inside a word, and a screenshot of each lands in
-test-artifacts/screens/<role>/<page>-<width>.png.
+test-artifacts/screens/<role>/<page>-<width>.jpg (the whole page; JPEG takes Chromium half the time of PNG).
 
 The data is the real plan (load_seeds) with the sample portfolio (seed_demo) and its sample users, as a
 newcomer sees it after `make run`. One browser context per role: one sign-in, then every page, loaded once and
@@ -167,7 +167,7 @@ def test_every_main_page_works_on_a_phone_and_passes_axe_for_every_role(
                 for viewport in (WIDE, PHONE):
                     page.set_viewport_size(viewport)
                     where = f"{role or 'anonymous'} {url} @{viewport['width']}"
-                    page.screenshot(path=folder / f"{name}-{viewport['width']}.png", full_page=True)
+                    page.screenshot(path=folder / f"{name}-{viewport['width']}.jpg", full_page=True, quality=80)
                     # TF heads and viewers see the pages the others see, with fewer buttons: axe once, wide.
                     run_axe = role not in READERS or viewport is WIDE
                     problems += _check(page, where=where, admin=url.startswith("/admin/"), run_axe=run_axe)
