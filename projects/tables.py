@@ -10,13 +10,15 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_str
 from django.utils.formats import localize
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import conditional_escape, escape, format_html
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext_lazy as _
 from django_tables2.columns import ManyToManyColumn
 from django_tables2.columns.linkcolumn import BaseLinkColumn
 from django_tables2.rows import BoundRow, BoundRows
+from django_tables2.templatetags.django_tables2 import table_page_range
 from django_tables2.utils import A, AttributeDict, signature
 
 from people.names import person_label
@@ -127,6 +129,57 @@ class Table(tables.Table):
     def project_url(self) -> str:
         """A project page's URL with a placeholder for the id: one reverse() per table instead of one per row."""
         return reverse("projects:project", args=[0]).replace("/0/", "/{}/")
+
+    def querystring(self, name: str, value) -> str:
+        """``{% querystring_replace name=value %}``: the request's query string with one parameter set, escaped."""
+        params = dict(self.request.GET)
+        params[name] = value
+        return escape("?" + urlencode(params, doseq=True))
+
+    @property
+    def thead_html(self) -> str:
+        """The ``<thead>`` of the tracker's table template (django_tables2/tracker.html), with its leading and
+        trailing whitespace: a sort link per orderable column."""
+        order_field = self.prefixed_order_by_field
+        cells = []
+        for column in self.columns:
+            header = escaped(column.header)
+            if column.orderable:
+                header = f'<a href="{self.querystring(order_field, column.order_by_alias.next)}">{header}</a>'
+            cells.append(f'<th {column.attrs["th"].as_html()} role="columnheader" scope="col">{header}</th>')
+        return mark_safe(  # noqa: S308 (headers escaped above, attributes and links escaped by django-tables2's way)
+            f'\n  <thead {self.attrs["thead"].as_html()} role="rowgroup"><tr role="row">\n    {"".join(cells)}'
+            "\n  </tr></thead>\n  "
+        )
+
+    @property
+    def pagination_html(self) -> str:
+        """The pagination of the tracker's table template, for a table of more than one page: previous, up to ten
+        page numbers with gaps, next."""
+        page, page_field = self.page, self.prefixed_page_field
+        items = []
+        for number in table_page_range(page, self.paginator):
+            if number == "...":
+                items.append('<li class="gap" aria-hidden="true">…</li>\n    ')
+            elif number == page.number:
+                link = self.querystring(page_field, number)
+                items.append(
+                    f'<li class="active"><a href="{link}" aria-current="page">{localize(number)}</a></li>\n    '
+                )
+            else:
+                items.append(f'<li><a href="{self.querystring(page_field, number)}">{localize(number)}</a></li>')
+        previous = next_ = ""
+        if page.has_previous():
+            link = self.querystring(page_field, page.previous_page_number())
+            previous = f'<li class="previous"><a href="{link}" rel="prev">{escaped(_("이전"))}</a></li>'
+        if page.has_next():
+            link = self.querystring(page_field, page.next_page_number())
+            next_ = f'<li class="next"><a href="{link}" rel="next">{escaped(_("다음"))}</a></li>'
+        numbers = "".join(f"\n    {item}\n  " for item in items)
+        return mark_safe(  # noqa: S308 (links escaped by querystring, labels escaped here)
+            f'\n<nav class="pagination" aria-label="{escaped(_("페이지"))}"><ul>\n  {previous}\n  {numbers}\n  {next_}'
+            "\n</ul></nav>\n"
+        )
 
     @property
     def tbody_html(self) -> str:
@@ -477,6 +530,19 @@ class PortfolioProjectTable(ProjectDeadlineTable):
         ]
         empty_text = _("조건에 맞는 사업이 없습니다.")
 
+    # The fields the page's cells read (with the selector's annotations), for ``only()``: a project row has long
+    # texts (description, support needs) the table never shows, each read, decoded and set on a model for nothing.
+    row_fields = (
+        "code",
+        "name",
+        "category",
+        "rag_status",
+        "budget_total",
+        "budget_national",
+        "task__strategy__code",
+        "lead_department__name",
+    )
+
     export_fields = {
         "code": ExportField("code"),
         "name": ExportField("name"),
@@ -546,6 +612,29 @@ class PortfolioMilestoneTable(MilestoneTable):
         sequence = ["project_code", "project_name", "strategy", *MilestoneTable.Meta.fields]
         empty_text = _("조건에 맞는 마일스톤이 없습니다.")
         per_page = 25
+
+    # The fields the page's cells read, for ``only()``: a row joins five tables, and the rest of them (notes,
+    # descriptions, password hashes) would be read, decoded and set on five models a row for nothing.
+    row_fields = (
+        "project_id",
+        "kind",
+        "title",
+        "responsible_agency",
+        "due_date",
+        "status",
+        "completed_on",
+        "amount_requested",
+        "amount_secured",
+        "owner_id",
+        "project__code",
+        "project__name",
+        "project__task__strategy__code",
+        "owner__first_name",  # people.names.person_label: the profile's name and department, else the full name
+        "owner__last_name",
+        "owner__email",  # or the e-mail
+        "owner__profile__name",
+        "owner__profile__department",
+    )
 
     export_fields = {
         "project_code": ExportField("project__code"),

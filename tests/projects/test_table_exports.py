@@ -14,6 +14,7 @@ from django.db import connection
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 from django_tables2 import RequestConfig, utils
 from django_tables2.export import TableExport
 from django_tables2.rows import BoundRows
@@ -163,6 +164,35 @@ def test_the_table_body_is_the_markup_django_tables2_wrote(rf, viewer, portfolio
     ours, stock = body(None), body("django_tables2/tracker.html")
     assert ours == stock
     assert "&lt;b&gt;escaped&lt;/b&gt; &amp; more" in ours
+
+
+@pytest.mark.parametrize("language", ["ko", "en"])
+@pytest.mark.parametrize(
+    "query",
+    [{}, {"sort": "-project_code", "page": "2"}, {"page": "4", "q": '<a href="x">&', "kind": ["agreement", "contest"]}],
+)
+def test_the_table_header_and_pagination_are_the_markup_django_tables2_wrote(rf, viewer, portfolio, language, query):  # noqa: F811
+    """The header (a sort link per column) and the pagination written in Python equal the tracker's table template's,
+    character for character, whatever else the query string holds."""
+    for n in range(40):
+        MilestoneFactory(project=CoreProject.objects.get(code="A-1"), title=f"extra-{n}")
+    request = rf.get("/", query)
+    request.user = viewer
+
+    def html(template_name: str | None) -> str:
+        table = tables.PortfolioMilestoneTable(Milestone.objects.select_related("project__task__strategy", "owner"))
+        if template_name:  # django-tables2's own header and pagination through the template
+            table.template_name = template_name
+            table.rows = BoundRows(data=table.data, table=table, pinned_data=table.pinned_data)
+        RequestConfig(request, paginate={"per_page": 5}).configure(table)
+        with translation.override(language):
+            page = table.as_html(request)
+        # Up to the end of the header, and from the end of the body (the tests above; its blocks' whitespace differs)
+        return page[: page.index("</thead>")] + page[page.index("</tbody>") + len("</tbody>") :].lstrip()
+
+    ours = html(None)
+    assert ours == html("django_tables2/tracker.html")
+    assert ours.count('<a href="?') > 10 and 'rel="next"' in ours and 'aria-current="page"' in ours
 
 
 def test_an_empty_table_says_so(rf, viewer):  # noqa: F811
