@@ -141,6 +141,17 @@ def test_a_table_page_asks_each_column_for_its_arguments_once(client, viewer, po
     assert len(calls) <= 2 * columns, Counter(getattr(c, "__qualname__", repr(c)) for c in calls)
 
 
+def test_a_tables_changes_to_its_columns_stay_its_own():
+    """Tables copy each declared column (not deep copies of everything a column holds): what one table changes, the
+    next table of its class does not see."""
+    table = tables.PortfolioMilestoneTable(Milestone.objects.none(), exclude=["strategy"])
+    table.columns.hide("title")
+    assert not table.columns["title"].visible and "strategy" not in table.columns
+    fresh = tables.PortfolioMilestoneTable(Milestone.objects.none())
+    assert fresh.columns["title"].visible and "strategy" in fresh.columns
+    assert fresh.columns["title"].column is not tables.PortfolioMilestoneTable.base_columns["title"]
+
+
 @pytest.mark.parametrize("can_change", [False, True])
 def test_the_table_body_is_the_markup_django_tables2_wrote(rf, viewer, portfolio, can_change):  # noqa: F811
     """The body written in Python equals the tracker's table template's, once whitespace is set aside."""
