@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
+import html
 from collections import OrderedDict
-from functools import cached_property
+from functools import cache, cached_property
 
 import django_tables2 as tables
 from django.db.models import Model
@@ -12,10 +13,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_str
 from django.utils.formats import localize
-from django.utils.html import conditional_escape, escape, format_html
+from django.utils.html import conditional_escape, escape
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_tables2.columns import ManyToManyColumn
 from django_tables2.columns.linkcolumn import BaseLinkColumn
@@ -30,7 +32,7 @@ from projects.permissions import is_portfolio_admin
 from projects.table_exports import ExportField, choice_labels, person_labels
 from projects.templatetags.dates import short_date
 from tracker.dates import dday_label, seoul_today
-from tracker.html import attributes, escaped
+from tracker.html import attributes, escaped, html_format
 
 # Amounts and counts line up on the right, header and cells alike.
 NUMERIC = {"th": {"class": "num"}, "td": {"class": "num"}}
@@ -47,14 +49,14 @@ def sorted_by(*keys: str, then: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def rag_badge(status: str, label: str) -> str:
-    return format_html('<span class="badge rag-{}">{}</span>', status, label)
+    return html_format('<span class="badge rag-{}">{}</span>', status, label)
 
 
 def dday_badge(due, today=None) -> str:
     today = today or seoul_today()
     days = (due - today).days
     tone = "overdue" if days < 0 else "soon" if days <= 7 else "later"
-    return format_html('<span class="dday dday-{}">{}</span>', tone, dday_label(due, today))
+    return html_format('<span class="dday dday-{}">{}</span>', tone, dday_label(due, today))
 
 
 class _Row(BoundRow):
@@ -240,7 +242,7 @@ def _cell_writer(table: Table, bound_column, model: type):
     column = bound_column.column
     if bound_column.link or isinstance(column, BaseLinkColumn | ManyToManyColumn) or not issubclass(model, Model):
         return None
-    arguments, catch_all = signature(bound_column.render)
+    arguments, catch_all = _signature(bound_column.render)
     if catch_all or not set(arguments) <= _RECORD_ARGUMENTS:
         return None
     if callable(column._default):
@@ -271,14 +273,32 @@ def _cell_writer(table: Table, bound_column, model: type):
     return write
 
 
+@cache
+def _method_signature(function) -> tuple[tuple[str, ...], str | None]:
+    arguments, catch_all = signature(function)
+    return arguments[1:], catch_all  # a method's function: its first argument is self
+
+
+def _signature(method) -> tuple[tuple[str, ...], str | None]:
+    """django-tables2's ``signature`` of a render method, worked out once per method of a class (not per table)."""
+    function = getattr(method, "__func__", None)
+    return signature(method) if function is None else _method_signature(function)
+
+
+@cache
+def _choice_labels(field, language: str | None) -> dict:
+    """A field's choices and their labels in one language (``get_FOO_display()`` translates every label of every
+    choice, for every cell)."""
+    return {value: force_str(label) for value, label in field.flatchoices}
+
+
 def _value_reader(accessor: A, model: type):
     """The value django-tables2 gives a cell: the choice's label (``get_FOO_display()``) where the accessor ends in a
     field with choices on a model instance, else what the accessor resolves to (None where it fails)."""
     path, remainder = accessor.bits[:-1], accessor.bits[-1]
     field = accessor.get_field(model)
     display = f"get_{remainder}_display" if getattr(field, "choices", ()) else None
-    # get_FOO_display() builds a dictionary of every choice, translating each label, for every cell.
-    labels = {value: force_str(label) for value, label in field.flatchoices} if display else {}
+    labels = _choice_labels(field, get_language()) if display else {}
 
     def resolve(record):
         try:
@@ -315,6 +335,8 @@ def _cell_html(value, localized: bool | None) -> str:
     """A cell as ``{{ cell }}`` (or ``|localize`` / ``|unlocalize``) writes it in a template."""
     if type(value) is SafeString:
         return value
+    if type(value) is str:  # what localize and template_localtime return as it is
+        return html.escape(value)
     value = template_localtime(value)
     value = localize(value, use_l10n=localized)
     return escaped(value)
@@ -326,7 +348,7 @@ class ProjectLinkColumn(tables.Column):
     def render(self, value, record: Milestone, table: Table) -> str:
         # Milestone.get_absolute_url, with the project URL worked out once per table.
         url = f"{table.project_url.format(record.project_id)}#milestone-{record.pk}"
-        return format_html('<a href="{}">{}</a>', url, value)
+        return html_format('<a href="{}">{}</a>', url, value)
 
     def value(self, value, **kwargs):
         return value
@@ -379,10 +401,10 @@ class ProjectDeadlineTable(Table):
         self.today = seoul_today()
 
     def render_code(self, value, record: CoreProject) -> str:
-        return format_html('<a href="{}">{}</a>', self.project_url.format(record.pk), value)
+        return html_format('<a href="{}">{}</a>', self.project_url.format(record.pk), value)
 
     def render_name(self, value, record: CoreProject) -> str:
-        return format_html('<a href="{}">{}</a>', self.project_url.format(record.pk), value)
+        return html_format('<a href="{}">{}</a>', self.project_url.format(record.pk), value)
 
     def value_code(self, value) -> str:
         return value
@@ -394,12 +416,12 @@ class ProjectDeadlineTable(Table):
         return rag_badge(record.rag_status, value)  # value: the status's label
 
     def render_next_milestone_due(self, value, record: CoreProject) -> str:
-        return format_html(
+        return html_format(
             "{} <span class='muted'>{}</span>", dday_badge(value, self.today), record.next_milestone_title
         )
 
     def render_overdue_count(self, value: int) -> str:
-        return format_html('<span class="count-alert">{}</span>', value) if value else "0"
+        return html_format('<span class="count-alert">{}</span>', value) if value else "0"
 
     def render_last_note_week(self, value) -> str:
         return f"{value:%G-W%V}"
@@ -468,14 +490,14 @@ class MilestoneTable(Table):
 
     def render_due_date(self, value, record: Milestone) -> str:
         if record.is_open:
-            return format_html("{} {}", value.isoformat(), dday_badge(value, self.today))
+            return html_format("{} {}", value.isoformat(), dday_badge(value, self.today))
         return value.isoformat()
 
     def render_status(self, value: str, record: Milestone) -> str:
         text = value  # the status's label
         if record.completed_on:
             text = f"{text} ({short_date(record.completed_on, self.today)})"
-        return format_html('<span class="status status-{}">{}</span>', record.status, text)
+        return html_format('<span class="status status-{}">{}</span>', record.status, text)
 
     def render_owner(self, value) -> str:
         return person_label(value)
@@ -492,11 +514,11 @@ class MilestoneTable(Table):
     def render_title(self, value, record: Milestone) -> str:
         title = value
         if self.can_change:
-            title = format_html('<a href="{}">{}</a>', reverse("projects:milestone_edit", args=[record.pk]), value)
+            title = html_format('<a href="{}">{}</a>', reverse("projects:milestone_edit", args=[record.pk]), value)
         notes = self.row_messages.get(record.pk)
         if not notes:
             return title
-        return format_html("{}{}", title, render_to_string("projects/_row_messages.html", {"row_messages": notes}))
+        return html_format("{}{}", title, render_to_string("projects/_row_messages.html", {"row_messages": notes}))
 
     def value_title(self, value) -> str:
         return value

@@ -141,6 +141,17 @@ def test_a_table_page_asks_each_column_for_its_arguments_once(client, viewer, po
     assert len(calls) <= 2 * columns, Counter(getattr(c, "__qualname__", repr(c)) for c in calls)
 
 
+@pytest.mark.parametrize(
+    ("table_class", "model"),
+    [(tables.PortfolioMilestoneTable, Milestone), (tables.PortfolioProjectTable, CoreProject)],
+)
+def test_every_cell_of_the_portfolio_tables_has_a_writer_of_its_own(table_class, model):
+    """No cell of the portfolio's tables falls back to django-tables2's way (a signature check and a model field
+    lookup per cell): each column's writer is worked out once per table."""
+    table = table_class(model.objects.none())
+    assert [column.name for column in table.columns if tables._cell_writer(table, column, model) is None] == []
+
+
 def test_a_tables_changes_to_its_columns_stay_its_own():
     """Tables copy each declared column (not deep copies of everything a column holds): what one table changes, the
     next table of its class does not see."""
