@@ -113,31 +113,45 @@ def _xlsx_errors(message) -> Iterator[None]:
 
 
 def _read_xlsx(content: bytes) -> list[tablib.Dataset]:
-    """The workbook's sheets. Most files hold no formula: one read gives the values; a file with formulas is read
-    twice, for the formulas' saved values."""
+    """The workbook's sheets. Most files hold no formula: one values-only read. A file with formulas is also opened
+    for the formulas' saved values (``_row_values``)."""
     import openpyxl
 
     xlsx_expansion_check(content)
-    with _xlsx_errors(OPEN_FAILED):
-        if _has_formulas(content):
-            return _read_xlsx_with_formulas(content)
-        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
-    try:
+    with contextlib.ExitStack() as opened:
+        with _xlsx_errors(OPEN_FAILED):
+            workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
+            opened.callback(workbook.close)
+            saved_sheets = [None] * len(workbook.worksheets)
+            if _has_formulas(content):
+                saved = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+                opened.callback(saved.close)
+                saved_sheets = saved.worksheets
         with _xlsx_errors(READ_FAILED):
             sheets = []
-            for sheet in workbook.worksheets:
+            for sheet, saved_sheet in zip(workbook.worksheets, saved_sheets, strict=True):
                 _check_columns(sheet)
                 rows = []
-                for number, row in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1):
+                for number, values in enumerate(_row_values(sheet, saved_sheet), start=1):
                     _check_rows(sheet, number)
-                    values = list(row)
                     while values and values[-1] is None:
                         values.pop()  # read-only sheets pad every row to MAX_COLUMNS cells
                     rows.append(values)
                 sheets.append(_dataset(rows, title=sheet.title))
             return sheets
-    finally:
-        workbook.close()
+
+
+def _row_values(sheet, saved_sheet) -> Iterator[list]:
+    """Each row's values: the cells' own, or, with ``saved_sheet`` (the same sheet opened for computed values), each
+    formula's saved value. A formula saved by a program has none, and must not be read as blank: it is a
+    ``MissingFormulaValue``, which the columns refuse with its cell."""
+    if saved_sheet is None:
+        for row in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
+            yield list(row)
+        return
+    saved_rows = saved_sheet.iter_rows(max_col=MAX_COLUMNS)
+    for cells, saved_cells in zip(sheet.iter_rows(max_col=MAX_COLUMNS), saved_rows, strict=False):
+        yield [_xlsx_value(saved_cell, cell) for saved_cell, cell in zip(saved_cells, cells, strict=False)]
 
 
 # A cell's formula, in a worksheet's XML: <f>…</f>, <f t="shared" …/> (with or without a namespace prefix), and not
@@ -170,37 +184,6 @@ def _check_rows(sheet, number: int) -> None:
             )
             % {"sheet": sheet.title, "max": f"{MAX_ROWS:,}"}
         )
-
-
-def _read_xlsx_with_formulas(content: bytes) -> list[tablib.Dataset]:
-    import openpyxl
-
-    # Two views of one file: computed values, and which cells hold formulas (a formula saved by a program has no
-    # computed value, and must not be read as blank).
-    with _xlsx_errors(OPEN_FAILED):
-        values = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        formulas = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
-    try:
-        with _xlsx_errors(READ_FAILED):
-            sheets = []
-            for value_sheet, formula_sheet in zip(values.worksheets, formulas.worksheets, strict=True):
-                _check_columns(value_sheet)
-                rows = []
-                value_rows = value_sheet.iter_rows(max_col=MAX_COLUMNS)
-                formula_rows = formula_sheet.iter_rows(max_col=MAX_COLUMNS)
-                for number, (value_row, formula_row) in enumerate(zip(value_rows, formula_rows, strict=False), start=1):
-                    _check_rows(value_sheet, number)
-                    rows.append(
-                        [
-                            _xlsx_value(value_cell, formula_cell)
-                            for value_cell, formula_cell in zip(value_row, formula_row, strict=False)
-                        ]
-                    )
-                sheets.append(_dataset(rows, title=value_sheet.title))
-            return sheets
-    finally:
-        values.close()
-        formulas.close()
 
 
 def _xlsx_value(value_cell, formula_cell):
