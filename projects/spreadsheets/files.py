@@ -8,6 +8,7 @@ datasets, the form django-import-export works on.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import csv
 import io
 import re
@@ -243,6 +244,25 @@ def _dataset(rows: list[list], *, title: str) -> tablib.Dataset:
     return dataset
 
 
+# What ``PortfolioFileFormat`` read inside ``one_read_per_file()``: a file's digest → its dataset, or the error
+# reading it raised. None outside such a block.
+_READS: contextvars.ContextVar[dict[str, tablib.Dataset | Exception] | None] = contextvars.ContextVar(
+    "portfolio_file_reads", default=None
+)
+
+
+@contextlib.contextmanager
+def one_read_per_file() -> Iterator[None]:
+    """Within the block, ``PortfolioFileFormat`` reads a given file once and hands the same dataset to whoever asks
+    again: the admin's import request reads an upload to count its rows (is it a background job?), then
+    django-import-export reads it for the preview."""
+    token = _READS.set({})
+    try:
+        yield
+    finally:
+        _READS.reset(token)
+
+
 class PortfolioFileFormat(base_formats.Format):
     """The admin's one import format: XLSX or CSV (UTF-8 or CP949), told apart by the file's content."""
 
@@ -253,20 +273,38 @@ class PortfolioFileFormat(base_formats.Format):
         return "xlsx / csv"
 
     def create_dataset(self, in_stream):
-        sheets = read_sheets(bytes(in_stream))
-        recognised = [sheet for sheet in sheets if sheet.kind] or sheets[:1]
-        primary = next((sheet for sheet in recognised if sheet.height), None)
-        if primary is None:
-            raise PortfolioFileError(_("가져올 행이 없습니다."))
-        primary.sheets = sheets
-        primary.digest = file_digest(bytes(in_stream))  # lets a confirm reuse its preview (previews.py)
-        return primary
+        content = bytes(in_stream)
+        digest = file_digest(content)
+        reads = _READS.get()
+        if reads is None:
+            return _primary_dataset(content, digest)
+        if digest not in reads:
+            try:
+                reads[digest] = _primary_dataset(content, digest)
+            except Exception as error:  # the same error for the second reader, who reports it
+                reads[digest] = error
+        read = reads[digest]
+        if isinstance(read, Exception):
+            raise read
+        return read
 
     def can_import(self):
         return True
 
     def get_extension(self):
         return "xlsx"
+
+
+def _primary_dataset(content: bytes, digest: str) -> tablib.Dataset:
+    """The sheet the admin imports (the first recognised one with rows), carrying every sheet of the file."""
+    sheets = read_sheets(content)
+    recognised = [sheet for sheet in sheets if sheet.kind] or sheets[:1]
+    primary = next((sheet for sheet in recognised if sheet.height), None)
+    if primary is None:
+        raise PortfolioFileError(_("가져올 행이 없습니다."))
+    primary.sheets = sheets
+    primary.digest = digest  # lets a confirm reuse its preview (previews.py)
+    return primary
 
 
 # Writing ---------------------------------------------------------------------------------------------------
