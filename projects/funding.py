@@ -67,12 +67,12 @@ def _funding_year() -> Case:
     )
 
 
-def _budget_calendar(queryset: QuerySet[Milestone], *, kinds, stage: str, stage_case: Case) -> QuerySet[Milestone]:
-    """``queryset``'s milestones of ``kinds``, with ``funding_year`` and the stage annotated as ``stage``."""
+def _budget_calendar(queryset: QuerySet[Milestone], kinds, **stage: Case) -> QuerySet[Milestone]:
+    """``queryset``'s milestones of ``kinds``, with their stage (one ``_stage_case``, named) and ``funding_year``."""
     return (
         queryset.filter(kind__in=kinds)
         .annotate(due_month=ExtractMonth("due_date"))
-        .annotate(**{stage: stage_case}, funding_year=_funding_year())
+        .annotate(**stage, funding_year=_funding_year())
     )
 
 
@@ -85,7 +85,7 @@ def funding_annotate(queryset: QuerySet[Milestone]) -> QuerySet[Milestone]:
     title starts with ("2027년 국비: …", as the templates write it), otherwise the year after the due date.
     Works on the history's rows too (same fields).
     """
-    return _budget_calendar(queryset, kinds=STAGE_KINDS, stage="funding_stage", stage_case=_stage_case(Value))
+    return _budget_calendar(queryset, STAGE_KINDS, funding_stage=_stage_case(Value))
 
 
 def funding_rows(queryset: QuerySet[Milestone]) -> QuerySet[Milestone]:
@@ -97,7 +97,7 @@ def funding_rows(queryset: QuerySet[Milestone]) -> QuerySet[Milestone]:
         When(kind=Milestone.Kind.PUBLIC_CONTEST, then=Value(None)),
         output_field=IntegerField(),
     )
-    return _budget_calendar(queryset, kinds=Milestone.FUNDING_KINDS, stage="funding_rank", stage_case=rank)
+    return _budget_calendar(queryset, Milestone.FUNDING_KINDS, funding_rank=rank)
 
 
 def funding_totals_sql(rows: str, group: str) -> str:
