@@ -290,9 +290,12 @@ def reminders_cancel_stale() -> int:
             threshold__lt=OuterRef("threshold"),
         )
     )
-    stale = Reminder.objects.filter(status=Reminder.Status.PENDING).filter(~Reminder.still_applies_q() | overtaken)
+    pending = Reminder.objects.filter(status=Reminder.Status.PENDING).order_by().values("pk")
+    # Two queries joined by UNION, not one with OR: alone, the nearer-threshold test is one hash semi-join instead
+    # of an index probe for every pending reminder (at ×100, 83 ms instead of 104 for the whole).
+    stale = pending.filter(~Reminder.still_applies_q()).union(pending.filter(overtaken))
     # The stale set is found once: the UPDATE cancels it and returns the e-mails that held it.
-    sql, params = stale.order_by().values("pk").query.sql_with_params()
+    sql, params = stale.query.sql_with_params()
     return _cancel_pending(sql, list(params))
 
 
