@@ -185,14 +185,20 @@ def _reminders_plan(*, now: dt.datetime, dry_run: bool) -> PlanResult:
             Milestone.open_q("milestone__"), milestone__due_date__lte=horizon
         ).values_list("pk", "recipient_id", "milestone_id", "threshold", "due_date", "status")
     }
-    # Rows as tuples in REMINDER_COLUMNS' order: building 18,000 model objects was most of a first pass.
-    new = [(*key, *value) for key, value in owed.items() if key not in recorded]
+    # Rows as tuples in REMINDER_COLUMNS' order (building 18,000 model objects was most of a first pass), in the
+    # milestones' order. The keys not recorded are found by a set difference, in C: on a steady tick, 28,000 keys
+    # on each side and none left, so the rows are not even looked at.
+    missing = owed.keys() - recorded.keys()
+    new = [(*key, *value) for key, value in owed.items() if key in missing] if missing else []
     # Skipped rows carry their reason last; a key owed to the same person (an owner escalated to) is not skipped.
-    new_skipped = [(*key, *value) for key, value in skipped.items() if key not in recorded and key not in owed]
+    missing_skipped = skipped.keys() - recorded.keys() - owed.keys()
+    new_skipped = (
+        [(*key, *value) for key, value in skipped.items() if key in missing_skipped] if missing_skipped else []
+    )
     # A due date moved away and back again owes its old reminder again: the cancelled row is re-armed; so is a
     # skipped one once its person can be reached again.
     rearmable = (Reminder.Status.CANCELLED, Reminder.Status.SKIPPED)
-    rearmed = [recorded[key][0] for key in owed if recorded.get(key, (None, None))[1] in rearmable]
+    rearmed = [pk for key, (pk, status) in recorded.items() if status in rearmable and key in owed]
     result = PlanResult()
     if dry_run:
         unsaved = [Reminder(**dict(zip(REMINDER_COLUMNS, row, strict=True))) for row in new]
