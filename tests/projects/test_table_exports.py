@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from unittest import mock
 
 import openpyxl
@@ -33,6 +34,23 @@ def _streamed(client, url: str, params: dict) -> bytes:
     assert response.status_code == 200
     assert response.streaming
     return b"".join(response.streaming_content)
+
+
+# The tracker's table template, rendering django-tables2's own rows and cells: what the tables' Python body must equal.
+STOCK_TEMPLATE = "django_tables2/tracker.html"
+
+
+def _tbody(table, request, *, template_name: str | None = None) -> str:
+    """The table's first page's ``<tbody>``, whitespace between and inside tags folded; written by the table in
+    Python, or, with ``template_name``, by django-tables2's own rows through that template."""
+    if template_name:
+        table.template_name = template_name
+        table.rows = BoundRows(data=table.data, table=table, pinned_data=table.pinned_data)
+    RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    html = table.as_html(request)
+    tbody = html[html.index("<tbody") : html.index("</tbody>")]
+    tbody = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "csrf", tbody)  # masked anew each time
+    return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", tbody)).strip()
 
 
 def _configured(table_class, queryset):
@@ -166,25 +184,15 @@ def test_a_tables_changes_to_its_columns_stay_its_own():
 @pytest.mark.parametrize("can_change", [False, True])
 def test_the_table_body_is_the_markup_django_tables2_wrote(rf, viewer, portfolio, can_change):  # noqa: F811
     """The body written in Python equals the tracker's table template's, once whitespace is set aside."""
-    import re
-
     MilestoneFactory(project=CoreProject.objects.get(code="A-1"), title="<b>escaped</b> & more", owner=viewer)
     request = rf.get("/", {"sort": "-due_date"})
     request.user = viewer
 
-    def body(template_name: str | None) -> str:
-        table = tables.MilestoneTable(Milestone.objects.select_related("owner"), can_change=can_change)
-        if template_name:  # django-tables2's own rows and cells through the template
-            table.template_name = template_name
-            table.rows = BoundRows(data=table.data, table=table, pinned_data=table.pinned_data)
-        RequestConfig(request, paginate={"per_page": 50}).configure(table)
-        html = table.as_html(request)
-        tbody = html[html.index("<tbody") : html.index("</tbody>")]
-        tbody = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "csrf", tbody)  # masked anew each time
-        return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", tbody)).strip()
+    def table():
+        return tables.MilestoneTable(Milestone.objects.select_related("owner"), can_change=can_change)
 
-    ours, stock = body(None), body("django_tables2/tracker.html")
-    assert ours == stock
+    ours = _tbody(table(), request)
+    assert ours == _tbody(table(), request, template_name=STOCK_TEMPLATE)
     assert "&lt;b&gt;escaped&lt;/b&gt; &amp; more" in ours
 
 
@@ -229,25 +237,13 @@ def test_an_empty_table_says_so(rf, viewer):  # noqa: F811
 def test_the_portfolio_milestone_body_is_the_markup_django_tables2_wrote(rf, viewer, portfolio, sort):  # noqa: F811
     """The body of the portfolio's milestone table (choice labels, the project link, amounts, owners) written
     in Python equals the tracker's table template's, once whitespace is set aside."""
-    import re
-
     MilestoneFactory(project=CoreProject.objects.get(code="A-1"), title="<b>escaped</b> & more", owner=viewer)
     request = rf.get("/", {"sort": sort} if sort else {})
     request.user = viewer
 
-    def body(table_class, queryset, template_name: str | None) -> str:
-        table = table_class(queryset)
-        if template_name:  # django-tables2's own rows and cells through the template
-            table.template_name = template_name
-            table.rows = BoundRows(data=table.data, table=table, pinned_data=table.pinned_data)
-        RequestConfig(request, paginate={"per_page": 50}).configure(table)
-        html = table.as_html(request)
-        tbody = html[html.index("<tbody") : html.index("</tbody>")]
-        return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", tbody)).strip()
-
     milestones = Milestone.objects.select_related("project__task__strategy", "owner__profile")
-    ours = body(tables.PortfolioMilestoneTable, milestones, None)
-    assert ours == body(tables.PortfolioMilestoneTable, milestones, "django_tables2/tracker.html")
+    ours = _tbody(tables.PortfolioMilestoneTable(milestones), request)
+    assert ours == _tbody(tables.PortfolioMilestoneTable(milestones), request, template_name=STOCK_TEMPLATE)
     assert "&lt;b&gt;escaped&lt;/b&gt; &amp; more" in ours
     for milestone in Milestone.objects.all():
         assert f'href="{milestone.get_absolute_url()}"' in ours  # the project link, reversed once per table
@@ -255,5 +251,5 @@ def test_the_portfolio_milestone_body_is_the_markup_django_tables2_wrote(rf, vie
     projects = selectors.projects_with_deadlines(CoreProject.objects.order_by("code"), today=TODAY)
     request = rf.get("/")
     request.user = viewer
-    ours = body(tables.PortfolioProjectTable, projects, None)
-    assert ours == body(tables.PortfolioProjectTable, projects, "django_tables2/tracker.html")
+    ours = _tbody(tables.PortfolioProjectTable(projects), request)
+    assert ours == _tbody(tables.PortfolioProjectTable(projects), request, template_name=STOCK_TEMPLATE)
