@@ -255,6 +255,13 @@ def _cell_writer(table: Table, bound_column, model: type):
     render = bound_column.render
     empty_values = column.empty_values
     default = bound_column.default
+    if getattr(render, "__func__", None) is tables.Column.render:
+
+        def write_value(record):  # Column.render gives the value as it is
+            value = value_of(record)
+            return default if value in empty_values else value
+
+        return write_value
     fixed = {"column": column, "bound_column": bound_column, "table": table}
     fixed = {name: fixed[name] for name in arguments if name in fixed}
     wants_value, wants_record = "value" in arguments, "record" in arguments
