@@ -123,7 +123,8 @@ class _Rows(BoundRows):
 class _DeclaredColumns(OrderedDict):
     """A table class's columns, which django-tables2 deep-copies for every table so that a table's changes stay its
     own. What it changes is a column's own attributes (``visible``, ``accessor``), never what they hold (attribute
-    dicts, sort keys, lazy labels), so a copy of each column object is enough: deep copies took a tenth of a page."""
+    dicts, sort keys, lazy labels), so a copy of each column object is enough (the deep copies took about 1 ms of a
+    table page's Python)."""
 
     def __deepcopy__(self, memo) -> OrderedDict:
         return OrderedDict((name, copy.copy(column)) for name, column in self.items())
