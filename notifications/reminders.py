@@ -253,10 +253,11 @@ def _cancel_without_access(recorded: dict, recipients: dict[int, set[int]], mile
     """Cancel pending reminders whose recipient no longer hears about the milestone (lost access to the project,
     or the milestone changed owner); the planner has recorded them for whoever hears about it now."""
     leads = {m.pk: m.lead_id for m in milestones}
+    pending = str(Reminder.Status.PENDING)  # looked up once, and compared as a plain string
     gone = [
         pk
         for (user_id, milestone_id, _threshold, _due), (pk, status) in recorded.items()
-        if status == Reminder.Status.PENDING
+        if status == pending
         and milestone_id in recipients
         and user_id not in recipients[milestone_id]
         and user_id != leads[milestone_id]
