@@ -185,24 +185,28 @@ def _reminders_plan(*, now: dt.datetime, dry_run: bool) -> PlanResult:
             Milestone.open_q("milestone__"), milestone__due_date__lte=horizon
         ).values_list("pk", "recipient_id", "milestone_id", "threshold", "due_date", "status")
     }
-    # Rows as tuples in REMINDER_COLUMNS' order: building 18,000 model objects was most of a first pass.
-    new = [(*key, *value) for key, value in owed.items() if key not in recorded]
+    # Rows as tuples in REMINDER_COLUMNS' order (building 18,000 model objects was most of a first pass), in the
+    # milestones' order. The keys not recorded are found by a set difference, in C: on a steady tick, 28,000 keys
+    # on each side and none left, so the rows are not even looked at.
+    missing = owed.keys() - recorded.keys()
+    new = [(*key, *value) for key, value in owed.items() if key in missing] if missing else []
     # Skipped rows carry their reason last; a key owed to the same person (an owner escalated to) is not skipped.
-    new_skipped = [(*key, *value) for key, value in skipped.items() if key not in recorded and key not in owed]
+    missing_skipped = skipped.keys() - recorded.keys() - owed.keys()
+    new_skipped = (
+        [(*key, *value) for key, value in skipped.items() if key in missing_skipped] if missing_skipped else []
+    )
     # A due date moved away and back again owes its old reminder again: the cancelled row is re-armed; so is a
     # skipped one once its person can be reached again.
     rearmable = (Reminder.Status.CANCELLED, Reminder.Status.SKIPPED)
-    rearmed = [recorded[key][0] for key in owed if recorded.get(key, (None, None))[1] in rearmable]
+    rearmed = [pk for key, (pk, status) in recorded.items() if status in rearmable and key in owed]
     result = PlanResult()
     if dry_run:
         unsaved = [Reminder(**dict(zip(REMINDER_COLUMNS, row, strict=True))) for row in new]
         result.planned = unsaved + list(Reminder.objects.filter(pk__in=id_set(rearmed)))
         return result
     reminder_emails_carry_over(now=now)
-    # The unique constraint, not this check, is what stops a duplicate when two planners run at once; the counts
-    # are of the rows this pass actually wrote.
     created_at = timezone.now()
-    inserted = len(insert_new_values(Reminder, REMINDER_COLUMNS, new, constants={"created_at": created_at}))
+    inserted, emails = _insert_owed(new, now=now, policy=policy, created_at=created_at)
     written_skipped = insert_new_values(
         Reminder,
         (*REMINDER_COLUMNS, "skip_reason"),
@@ -220,18 +224,40 @@ def _reminders_plan(*, now: dt.datetime, dry_run: bool) -> PlanResult:
     )
     result.recorded = inserted + rearmed_count
     result.cancelled = _cancel_without_access(recorded, recipients, milestones, tf_heads) + reminders_cancel_stale()
-    result.messages = reminders_attach_to_outbox(now=now, policy=policy)
+    result.messages = len(emails | reminders_attach_to_outbox(now=now, policy=policy))
     return result
+
+
+@transaction.atomic
+def _insert_owed(rows: list[tuple], *, now: dt.datetime, policy: ReminderPolicy, created_at) -> tuple[int, set[int]]:
+    """Write the new owed reminders (REMINDER_COLUMNS' order) already in their recipients' e-mails of the day: one
+    INSERT, where writing them and then attaching them rewrote every row (a third of a first pass). The number
+    written, and the e-mails they went into.
+
+    The unique constraint, not the planner's check, is what stops a duplicate when two planners run at once; the
+    count is of the rows this pass actually wrote. A row another planner wrote first is in the same e-mail (one per
+    person and day, by its key), so no e-mail is left empty."""
+    if not rows:
+        return 0, set()
+    email_of = _reminder_emails_of_the_day({row[0] for row in rows}, now=now, policy=policy)
+    written = insert_new_values(
+        Reminder,
+        (*REMINDER_COLUMNS, "message_id"),
+        [(*row, email_of[row[0]]) for row in rows],
+        constants={"created_at": created_at},
+    )
+    return len(written), set(email_of.values())
 
 
 def _cancel_without_access(recorded: dict, recipients: dict[int, set[int]], milestones, tf_heads: set[int]) -> int:
     """Cancel pending reminders whose recipient no longer hears about the milestone (lost access to the project,
     or the milestone changed owner); the planner has recorded them for whoever hears about it now."""
     leads = {m.pk: m.lead_id for m in milestones}
+    pending = str(Reminder.Status.PENDING)  # looked up once, and compared as a plain string
     gone = [
         pk
         for (user_id, milestone_id, _threshold, _due), (pk, status) in recorded.items()
-        if status == Reminder.Status.PENDING
+        if status == pending
         and milestone_id in recipients
         and user_id not in recipients[milestone_id]
         and user_id != leads[milestone_id]
@@ -271,20 +297,32 @@ def reminders_cancel_stale() -> int:
             threshold__lt=OuterRef("threshold"),
         )
     )
-    stale = Reminder.objects.filter(status=Reminder.Status.PENDING).filter(~Reminder.still_applies_q() | overtaken)
+    pending = Reminder.objects.filter(status=Reminder.Status.PENDING).order_by().values("pk")
+    # Two queries joined by UNION, not one with OR: alone, the nearer-threshold test is one hash semi-join instead
+    # of an index probe for every pending reminder (at ×100, 83 ms instead of 104 for the whole).
+    stale = pending.filter(~Reminder.still_applies_q()).union(pending.filter(overtaken))
     # The stale set is found once: the UPDATE cancels it and returns the e-mails that held it.
-    sql, params = stale.order_by().values("pk").query.sql_with_params()
+    sql, params = stale.query.sql_with_params()
     return _cancel_pending(sql, list(params))
 
 
 @transaction.atomic
-def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> int:
-    """Put unattached pending reminders into each recipient's e-mail of the day (written when it is sent): today's
-    on a working day before it went out, otherwise the next working day's, from the send hour (workdays.py)."""
+def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> set[int]:
+    """Put unattached pending reminders (re-armed ones, those of an e-mail that was cancelled) into each recipient's
+    e-mail of the day; the e-mails they went into."""
     unattached = Reminder.objects.filter(status=Reminder.Status.PENDING, message=None)
     user_ids = set(unattached.select_for_update().values_list("recipient_id", flat=True))
     if not user_ids:
-        return 0
+        return set()
+    email_of = _reminder_emails_of_the_day(user_ids, now=now, policy=policy)
+    _attach(list(email_of.items()))
+    return set(email_of.values())
+
+
+def _reminder_emails_of_the_day(user_ids: set[int], *, now: dt.datetime, policy: ReminderPolicy) -> dict[int, int]:
+    """Each person's reminder e-mail that new reminders go into, created where needed: today's on a working day
+    before it went out, otherwise the next working day's, from the send hour (workdays.py). Call it inside the
+    transaction that writes the reminders into them."""
     # Locked: the dispatcher skips a row being added to, and a row it is sending reads as taken here.
     existing = {
         (recipient_id, not_before.astimezone(SEOUL).date()): status
@@ -320,8 +358,7 @@ def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> i
     OutboxMessage.objects.filter(pk__in=id_set(message_of.values()), status=OutboxMessage.Status.CANCELLED).update(
         status=OutboxMessage.Status.PENDING, not_before=Greatest(F("not_before"), Value(now)), last_error=""
     )
-    _attach([(user_id, message_of[key]) for user_id, key in key_of.items()])
-    return len(message_of)
+    return {user_id: message_of[key] for user_id, key in key_of.items()}
 
 
 def _attach(pairs: list[tuple[int, int]]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from projects.funding import STAGES, funding_annotate
@@ -12,12 +13,27 @@ from projects.models import CoreProject, Department, Milestone, ProgressUpdate, 
 from projects.selectors import UPCOMING_DAYS
 from tracker.dates import seoul_today, week_start
 from tracker.form_renderer import WidgetRenderer
+from tracker.html import escaped
 
 
 class FilterForm(forms.Form):
-    """The filter forms are drawn on every table page: their widgets are written without the template engine."""
+    """The filter forms are drawn on every table page: their widgets, and the rows that hold them, are written
+    without the template engine."""
 
     default_renderer = WidgetRenderer()
+
+    @property
+    def fields_html(self) -> str:
+        """The fields of projects/_filter_form.html, each in its row: the label, the widget and any errors, as the
+        template's loop wrote them (the newlines and indents included)."""
+        rows = []
+        for field in self:
+            errors = field.errors
+            state = " has-error" if errors else ""
+            shown = f'<div class="errors">{escaped(errors)}</div>' if errors else ""
+            label = f'<label for="{escaped(field.id_for_label)}">{escaped(field.label)}</label>'
+            rows.append(f'\n      <div class="field{state}">{label}{escaped(field)}{shown}</div>\n    ')
+        return mark_safe("".join(rows))  # noqa: S308 (labels and ids escaped, widgets and errors are markup)
 
 
 class _ListedChoices(django_filters.fields.ModelChoiceIterator):
@@ -59,12 +75,17 @@ class PortfolioFilterSet(django_filters.FilterSet):
 
     prefix = ""
 
-    strategy = ModelChoiceFilter(label=_("전략"), queryset=Strategy.objects.all(), method="filter_strategy")
-    task = ModelChoiceFilter(label=_("추진과제"), queryset=Task.objects.all(), method="filter_task")
+    # The lists read only what their options show ("S1. 이름", "S1-1. 이름", the department's name).
+    strategy = ModelChoiceFilter(
+        label=_("전략"), queryset=Strategy.objects.only("code", "name"), method="filter_strategy"
+    )
+    task = ModelChoiceFilter(label=_("추진과제"), queryset=Task.objects.only("code", "name"), method="filter_task")
     category = django_filters.ChoiceFilter(
         label=_("구분"), choices=CoreProject.Category.choices, method="filter_category"
     )
-    department = ModelChoiceFilter(label=_("주관부서"), queryset=Department.objects.all(), method="filter_department")
+    department = ModelChoiceFilter(
+        label=_("주관부서"), queryset=Department.objects.only("name"), method="filter_department"
+    )
     rag_status = django_filters.ChoiceFilter(
         label=_("추진 상태"), choices=CoreProject.RagStatus.choices, method="filter_rag_status"
     )

@@ -9,6 +9,7 @@ bill, 3 Sep) → 국회 의결 (the Assembly's vote, 2 Dec). A milestone's stage
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -38,9 +39,11 @@ STAGE_KINDS = (Milestone.Kind.NATIONAL_FUNDING, Milestone.Kind.BUDGET_REFLECTION
 STAGE_RANKS = {key: rank for rank, (key, _label) in enumerate(STAGES, start=1)}
 
 
-def _stage_rules() -> list[tuple[Q, str]]:
-    """Which stage a budget-calendar milestone is at, first match wins (the default is 국회 의결)."""
-    return [
+def _stage_case(stage_value: Callable[[str], Value], *before: When, output_field=None) -> Case:
+    """The one rule for which stage of the budget calendar a milestone is at, written as ``stage_value`` says (the
+    stage's key, or its rank): first match wins, the default is 국회 의결. ``before`` are conditions that come first
+    (a 정부 공모, which is not in the calendar). Reads ``due_month`` (``_budget_calendar`` annotates it)."""
+    rules = [
         (Q(kind=Milestone.Kind.NATIONAL_FUNDING), Stage.REQUEST),
         (Q(title__contains="의결"), Stage.ASSEMBLY),
         (Q(title__contains="정부 예산안") | Q(title__contains="정부안"), Stage.GOVERNMENT),
@@ -48,6 +51,12 @@ def _stage_rules() -> list[tuple[Q, str]]:
         (Q(due_month__lte=6), Stage.MINISTRY),
         (Q(due_month__lte=10), Stage.GOVERNMENT),
     ]
+    return Case(
+        *before,
+        *(When(rule, then=stage_value(stage)) for rule, stage in rules),
+        default=stage_value(Stage.ASSEMBLY),
+        output_field=output_field,
+    )
 
 
 def _funding_year() -> Case:
@@ -55,6 +64,15 @@ def _funding_year() -> Case:
         When(title__regex=r"^[0-9]{4}년", then=Cast(Substr("title", 1, 4), IntegerField())),
         default=ExtractYear("due_date") + 1,
         output_field=IntegerField(),
+    )
+
+
+def _budget_calendar(queryset: QuerySet[Milestone], kinds, **stage: Case) -> QuerySet[Milestone]:
+    """``queryset``'s milestones of ``kinds``, with their stage (one ``_stage_case``, named) and ``funding_year``."""
+    return (
+        queryset.filter(kind__in=kinds)
+        .annotate(due_month=ExtractMonth("due_date"))
+        .annotate(**stage, funding_year=_funding_year())
     )
 
 
@@ -67,32 +85,19 @@ def funding_annotate(queryset: QuerySet[Milestone]) -> QuerySet[Milestone]:
     title starts with ("2027년 국비: …", as the templates write it), otherwise the year after the due date.
     Works on the history's rows too (same fields).
     """
-    by_title = Case(
-        *(When(rule, then=Value(stage)) for rule, stage in _stage_rules()),
-        default=Value(Stage.ASSEMBLY),
-    )
-    return (
-        queryset.filter(kind__in=STAGE_KINDS)
-        .annotate(due_month=ExtractMonth("due_date"))
-        .annotate(funding_stage=by_title, funding_year=_funding_year())
-    )
+    return _budget_calendar(queryset, STAGE_KINDS, funding_stage=_stage_case(Value))
 
 
 def funding_rows(queryset: QuerySet[Milestone]) -> QuerySet[Milestone]:
     """Every funding milestone (국비 신청, 정부 공모, 정부 예산 반영) with ``funding_year`` and ``funding_rank``: its
     stage's place in the calendar (1 부처 신청 … 4 국회 의결), or NULL for a 정부 공모, which is not in the calendar.
     The input of ``funding_totals_sql``; works on the history's rows too."""
-    rank = Case(
+    rank = _stage_case(
+        lambda stage: Value(STAGE_RANKS[stage]),
         When(kind=Milestone.Kind.PUBLIC_CONTEST, then=Value(None)),
-        *(When(rule, then=Value(STAGE_RANKS[stage])) for rule, stage in _stage_rules()),
-        default=Value(STAGE_RANKS[Stage.ASSEMBLY]),
         output_field=IntegerField(),
     )
-    return (
-        queryset.filter(kind__in=Milestone.FUNDING_KINDS)
-        .annotate(due_month=ExtractMonth("due_date"))
-        .annotate(funding_rank=rank, funding_year=_funding_year())
-    )
+    return _budget_calendar(queryset, Milestone.FUNDING_KINDS, funding_rank=rank)
 
 
 def funding_totals_sql(rows: str, group: str) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from functools import cached_property
+import copy
+import html
+from collections import OrderedDict
+from functools import cache, cached_property
 
 import django_tables2 as tables
 from django.db.models import Model
@@ -10,13 +13,16 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_str
 from django.utils.formats import localize
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import conditional_escape, escape
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_tables2.columns import ManyToManyColumn
 from django_tables2.columns.linkcolumn import BaseLinkColumn
 from django_tables2.rows import BoundRow, BoundRows
+from django_tables2.templatetags.django_tables2 import table_page_range
 from django_tables2.utils import A, AttributeDict, signature
 
 from people.names import person_label
@@ -26,7 +32,7 @@ from projects.permissions import is_portfolio_admin
 from projects.table_exports import ExportField, choice_labels, person_labels
 from projects.templatetags.dates import short_date
 from tracker.dates import dday_label, seoul_today
-from tracker.html import attributes, escaped
+from tracker.html import attributes, escaped, html_format
 
 # Amounts and counts line up on the right, header and cells alike.
 NUMERIC = {"th": {"class": "num"}, "td": {"class": "num"}}
@@ -43,14 +49,14 @@ def sorted_by(*keys: str, then: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def rag_badge(status: str, label: str) -> str:
-    return format_html('<span class="badge rag-{}">{}</span>', status, label)
+    return html_format('<span class="badge rag-{}">{}</span>', status, label)
 
 
 def dday_badge(due, today=None) -> str:
     today = today or seoul_today()
     days = (due - today).days
     tone = "overdue" if days < 0 else "soon" if days <= 7 else "later"
-    return format_html('<span class="dday dday-{}">{}</span>', tone, dday_label(due, today))
+    return html_format('<span class="dday dday-{}">{}</span>', tone, dday_label(due, today))
 
 
 class _Row(BoundRow):
@@ -114,8 +120,22 @@ class _Rows(BoundRows):
         return _Row(record=self.data[key], table=self.table)
 
 
+class _DeclaredColumns(OrderedDict):
+    """A table class's columns, which django-tables2 deep-copies for every table so that a table's changes stay its
+    own. What it changes is a column's own attributes (``visible``, ``accessor``), never what they hold (attribute
+    dicts, sort keys, lazy labels), so a copy of each column object is enough (the deep copies took about 1 ms of a
+    table page's Python)."""
+
+    def __deepcopy__(self, memo) -> OrderedDict:
+        return OrderedDict((name, copy.copy(column)) for name, column in self.items())
+
+
 class Table(tables.Table):
     """The app's tables: rows that introspect each column once, not once per cell, and a body written in Python."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.base_columns = _DeclaredColumns(cls.base_columns)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("template_name", "projects/_table.html")
@@ -127,6 +147,57 @@ class Table(tables.Table):
     def project_url(self) -> str:
         """A project page's URL with a placeholder for the id: one reverse() per table instead of one per row."""
         return reverse("projects:project", args=[0]).replace("/0/", "/{}/")
+
+    def querystring(self, name: str, value) -> str:
+        """``{% querystring_replace name=value %}``: the request's query string with one parameter set, escaped."""
+        params = dict(self.request.GET)
+        params[name] = value
+        return escape("?" + urlencode(params, doseq=True))
+
+    @property
+    def thead_html(self) -> str:
+        """The ``<thead>`` of the tracker's table template (django_tables2/tracker.html), with its leading and
+        trailing whitespace: a sort link per orderable column."""
+        order_field = self.prefixed_order_by_field
+        cells = []
+        for column in self.columns:
+            header = escaped(column.header)
+            if column.orderable:
+                header = f'<a href="{self.querystring(order_field, column.order_by_alias.next)}">{header}</a>'
+            cells.append(f'<th {column.attrs["th"].as_html()} role="columnheader" scope="col">{header}</th>')
+        return mark_safe(  # noqa: S308 (headers escaped above, attributes and links escaped by django-tables2's way)
+            f'\n  <thead {self.attrs["thead"].as_html()} role="rowgroup"><tr role="row">\n    {"".join(cells)}'
+            "\n  </tr></thead>\n  "
+        )
+
+    @property
+    def pagination_html(self) -> str:
+        """The pagination of the tracker's table template, for a table of more than one page: previous, up to ten
+        page numbers with gaps, next."""
+        page, page_field = self.page, self.prefixed_page_field
+        items = []
+        for number in table_page_range(page, self.paginator):
+            if number == "...":
+                items.append('<li class="gap" aria-hidden="true">…</li>\n    ')
+            elif number == page.number:
+                link = self.querystring(page_field, number)
+                items.append(
+                    f'<li class="active"><a href="{link}" aria-current="page">{localize(number)}</a></li>\n    '
+                )
+            else:
+                items.append(f'<li><a href="{self.querystring(page_field, number)}">{localize(number)}</a></li>')
+        previous = next_ = ""
+        if page.has_previous():
+            link = self.querystring(page_field, page.previous_page_number())
+            previous = f'<li class="previous"><a href="{link}" rel="prev">{escaped(_("이전"))}</a></li>'
+        if page.has_next():
+            link = self.querystring(page_field, page.next_page_number())
+            next_ = f'<li class="next"><a href="{link}" rel="next">{escaped(_("다음"))}</a></li>'
+        numbers = "".join(f"\n    {item}\n  " for item in items)
+        return mark_safe(  # noqa: S308 (links escaped by querystring, labels escaped here)
+            f'\n<nav class="pagination" aria-label="{escaped(_("페이지"))}"><ul>\n  {previous}\n  {numbers}\n  {next_}'
+            "\n</ul></nav>\n"
+        )
 
     @property
     def tbody_html(self) -> str:
@@ -172,7 +243,7 @@ def _cell_writer(table: Table, bound_column, model: type):
     column = bound_column.column
     if bound_column.link or isinstance(column, BaseLinkColumn | ManyToManyColumn) or not issubclass(model, Model):
         return None
-    arguments, catch_all = signature(bound_column.render)
+    arguments, catch_all = _signature(bound_column.render)
     if catch_all or not set(arguments) <= _RECORD_ARGUMENTS:
         return None
     if callable(column._default):
@@ -185,6 +256,13 @@ def _cell_writer(table: Table, bound_column, model: type):
     render = bound_column.render
     empty_values = column.empty_values
     default = bound_column.default
+    if getattr(render, "__func__", None) is tables.Column.render:
+
+        def write_value(record):  # Column.render gives the value as it is
+            value = value_of(record)
+            return default if value in empty_values else value
+
+        return write_value
     fixed = {"column": column, "bound_column": bound_column, "table": table}
     fixed = {name: fixed[name] for name in arguments if name in fixed}
     wants_value, wants_record = "value" in arguments, "record" in arguments
@@ -203,14 +281,32 @@ def _cell_writer(table: Table, bound_column, model: type):
     return write
 
 
+@cache
+def _method_signature(function) -> tuple[tuple[str, ...], str | None]:
+    arguments, catch_all = signature(function)
+    return arguments[1:], catch_all  # a method's function: its first argument is self
+
+
+def _signature(method) -> tuple[tuple[str, ...], str | None]:
+    """django-tables2's ``signature`` of a render method, worked out once per method of a class (not per table)."""
+    function = getattr(method, "__func__", None)
+    return signature(method) if function is None else _method_signature(function)
+
+
+@cache
+def _choice_labels(field, language: str | None) -> dict:
+    """A field's choices and their labels in one language (``get_FOO_display()`` translates every label of every
+    choice, for every cell)."""
+    return {value: force_str(label) for value, label in field.flatchoices}
+
+
 def _value_reader(accessor: A, model: type):
     """The value django-tables2 gives a cell: the choice's label (``get_FOO_display()``) where the accessor ends in a
     field with choices on a model instance, else what the accessor resolves to (None where it fails)."""
     path, remainder = accessor.bits[:-1], accessor.bits[-1]
     field = accessor.get_field(model)
     display = f"get_{remainder}_display" if getattr(field, "choices", ()) else None
-    # get_FOO_display() builds a dictionary of every choice, translating each label, for every cell.
-    labels = {value: force_str(label) for value, label in field.flatchoices} if display else {}
+    labels = _choice_labels(field, get_language()) if display else {}
 
     def resolve(record):
         try:
@@ -247,6 +343,8 @@ def _cell_html(value, localized: bool | None) -> str:
     """A cell as ``{{ cell }}`` (or ``|localize`` / ``|unlocalize``) writes it in a template."""
     if type(value) is SafeString:
         return value
+    if type(value) is str:  # what localize and template_localtime return as it is
+        return html.escape(value)
     value = template_localtime(value)
     value = localize(value, use_l10n=localized)
     return escaped(value)
@@ -258,7 +356,7 @@ class ProjectLinkColumn(tables.Column):
     def render(self, value, record: Milestone, table: Table) -> str:
         # Milestone.get_absolute_url, with the project URL worked out once per table.
         url = f"{table.project_url.format(record.project_id)}#milestone-{record.pk}"
-        return format_html('<a href="{}">{}</a>', url, value)
+        return html_format('<a href="{}">{}</a>', url, value)
 
     def value(self, value, **kwargs):
         return value
@@ -311,10 +409,10 @@ class ProjectDeadlineTable(Table):
         self.today = seoul_today()
 
     def render_code(self, value, record: CoreProject) -> str:
-        return format_html('<a href="{}">{}</a>', self.project_url.format(record.pk), value)
+        return html_format('<a href="{}">{}</a>', self.project_url.format(record.pk), value)
 
     def render_name(self, value, record: CoreProject) -> str:
-        return format_html('<a href="{}">{}</a>', self.project_url.format(record.pk), value)
+        return html_format('<a href="{}">{}</a>', self.project_url.format(record.pk), value)
 
     def value_code(self, value) -> str:
         return value
@@ -326,12 +424,12 @@ class ProjectDeadlineTable(Table):
         return rag_badge(record.rag_status, value)  # value: the status's label
 
     def render_next_milestone_due(self, value, record: CoreProject) -> str:
-        return format_html(
+        return html_format(
             "{} <span class='muted'>{}</span>", dday_badge(value, self.today), record.next_milestone_title
         )
 
     def render_overdue_count(self, value: int) -> str:
-        return format_html('<span class="count-alert">{}</span>', value) if value else "0"
+        return html_format('<span class="count-alert">{}</span>', value) if value else "0"
 
     def render_last_note_week(self, value) -> str:
         return f"{value:%G-W%V}"
@@ -400,14 +498,14 @@ class MilestoneTable(Table):
 
     def render_due_date(self, value, record: Milestone) -> str:
         if record.is_open:
-            return format_html("{} {}", value.isoformat(), dday_badge(value, self.today))
+            return html_format("{} {}", value.isoformat(), dday_badge(value, self.today))
         return value.isoformat()
 
     def render_status(self, value: str, record: Milestone) -> str:
         text = value  # the status's label
         if record.completed_on:
             text = f"{text} ({short_date(record.completed_on, self.today)})"
-        return format_html('<span class="status status-{}">{}</span>', record.status, text)
+        return html_format('<span class="status status-{}">{}</span>', record.status, text)
 
     def render_owner(self, value) -> str:
         return person_label(value)
@@ -424,11 +522,11 @@ class MilestoneTable(Table):
     def render_title(self, value, record: Milestone) -> str:
         title = value
         if self.can_change:
-            title = format_html('<a href="{}">{}</a>', reverse("projects:milestone_edit", args=[record.pk]), value)
+            title = html_format('<a href="{}">{}</a>', reverse("projects:milestone_edit", args=[record.pk]), value)
         notes = self.row_messages.get(record.pk)
         if not notes:
             return title
-        return format_html("{}{}", title, render_to_string("projects/_row_messages.html", {"row_messages": notes}))
+        return html_format("{}{}", title, render_to_string("projects/_row_messages.html", {"row_messages": notes}))
 
     def value_title(self, value) -> str:
         return value
@@ -476,6 +574,19 @@ class PortfolioProjectTable(ProjectDeadlineTable):
             "last_note_week",
         ]
         empty_text = _("조건에 맞는 사업이 없습니다.")
+
+    # The fields the page's cells read (with the selector's annotations), for ``only()``: a project row has long
+    # texts (description, support needs) the table never shows, each read, decoded and set on a model for nothing.
+    row_fields = (
+        "code",
+        "name",
+        "category",
+        "rag_status",
+        "budget_total",
+        "budget_national",
+        "task__strategy__code",
+        "lead_department__name",
+    )
 
     export_fields = {
         "code": ExportField("code"),
@@ -546,6 +657,29 @@ class PortfolioMilestoneTable(MilestoneTable):
         sequence = ["project_code", "project_name", "strategy", *MilestoneTable.Meta.fields]
         empty_text = _("조건에 맞는 마일스톤이 없습니다.")
         per_page = 25
+
+    # The fields the page's cells read, for ``only()``: a row joins five tables, and the rest of them (notes,
+    # descriptions, password hashes) would be read, decoded and set on five models a row for nothing.
+    row_fields = (
+        "project_id",
+        "kind",
+        "title",
+        "responsible_agency",
+        "due_date",
+        "status",
+        "completed_on",
+        "amount_requested",
+        "amount_secured",
+        "owner_id",
+        "project__code",
+        "project__name",
+        "project__task__strategy__code",
+        "owner__first_name",  # people.names.person_label: the profile's name and department, else the full name
+        "owner__last_name",
+        "owner__email",  # or the e-mail
+        "owner__profile__name",
+        "owner__profile__department",
+    )
 
     export_fields = {
         "project_code": ExportField("project__code"),

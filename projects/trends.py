@@ -135,11 +135,10 @@ def figures_by_week(
             item.projects += count
 
         open_statuses = ", ".join(f"'{status}'" for status in Milestone.OPEN_STATUSES)
-        in_plan = CoreProject.objects.filter(plan=plan).values("id")
+        # Each historical funding row's stage and fiscal year; which rows count (the plan's, up to the last week's
+        # end) is ms's filter alone: classified is only ever joined to ms.
         classified = (
-            funding_rows(
-                Milestone.history.model.objects.filter(history_date__lte=latest_moment, project_id__in=in_plan)
-            )
+            funding_rows(Milestone.history.model.objects.all())
             .values("history_id", "funding_rank", "funding_year")
             .order_by()
         )

@@ -96,7 +96,9 @@ def _table_response(request: HttpRequest, table, *, template: str, context: dict
 @portfolio_reader
 def portfolio(request: HttpRequest) -> HttpResponse:
     """All core projects, filtered and sortable, exportable to CSV and XLSX."""
-    queryset = selectors.projects_with_deadlines(CoreProject.objects.order_by("code"), today=seoul_today())
+    queryset = selectors.projects_with_deadlines(
+        CoreProject.objects.only(*PortfolioProjectTable.row_fields).order_by("code"), today=seoul_today()
+    )
     filterset = ProjectFilter(request.GET or None, queryset=queryset)
     table = PortfolioProjectTable(filterset.qs)
     return _table_response(
@@ -107,7 +109,11 @@ def portfolio(request: HttpRequest) -> HttpResponse:
 @portfolio_reader
 def milestones(request: HttpRequest) -> HttpResponse:
     """All milestones across the portfolio, filtered and sortable, exportable to CSV and XLSX."""
-    queryset = Milestone.objects.select_related("project__task__strategy", "owner__profile").order_by("due_date", "pk")
+    queryset = (
+        Milestone.objects.select_related("project__task__strategy", "owner__profile")
+        .only(*PortfolioMilestoneTable.row_fields)
+        .order_by("due_date", "pk")
+    )
     filterset = MilestoneFilter(request.GET or None, queryset=queryset)
     table = PortfolioMilestoneTable(filterset.qs)
     return _table_response(

@@ -9,6 +9,7 @@ other template to Django's engine, as the default renderer would.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 
 from django.forms.renderers import DjangoTemplates
@@ -23,6 +24,8 @@ WIDGETS = "django/forms/widgets/"
 
 def _text(value) -> str:
     """``{{ value }}`` in a template that escapes (django.template.base.render_value_in_context)."""
+    if type(value) is str:  # what template_localtime and localize return as it is
+        return html.escape(value)
     value = localize(template_localtime(value))
     if not issubclass(type(value), str):
         value = str(value)

@@ -33,6 +33,7 @@ from projects.spreadsheets.files import (
     PortfolioFileError,
     PortfolioFileFormat,
     blank_template,
+    one_read_per_file,
 )
 from projects.spreadsheets.jobs import import_job_create, sheet_rows
 from projects.spreadsheets.safety import neutralise
@@ -110,20 +111,22 @@ class PortfolioImportExportMixin(UploadHygieneMixin, ImportMixin, ExportActionMi
 
     def import_action(self, request, **kwargs):
         """The preview; its certificate goes into the confirm form, so the confirm need not redo its work.
-        A file of more than IMPORT_BACKGROUND_ROWS rows becomes a background job instead (jobs.py)."""
-        if request.method == "POST" and self.has_import_permission(request):
-            job = self._background_job(request)
-            if job is not None:
-                messages.info(
-                    request,
-                    _(
-                        "%(rows)s행짜리 파일이라 백그라운드에서 검사합니다. 이 화면을 떠났다가 돌아와도 진행 상황을 "
-                        "볼 수 있습니다 (관리 → 가져오기 작업)."
+        A file of more than IMPORT_BACKGROUND_ROWS rows becomes a background job instead (jobs.py). The upload is
+        read once: counting its rows and the preview share what was read (``one_read_per_file``)."""
+        with one_read_per_file():
+            if request.method == "POST" and self.has_import_permission(request):
+                job = self._background_job(request)
+                if job is not None:
+                    messages.info(
+                        request,
+                        _(
+                            "%(rows)s행짜리 파일이라 백그라운드에서 검사합니다. 이 화면을 떠났다가 돌아와도 진행 "
+                            "상황을 볼 수 있습니다 (관리 → 가져오기 작업)."
+                        )
+                        % {"rows": f"{job.rows_total:,}"},
                     )
-                    % {"rows": f"{job.rows_total:,}"},
-                )
-                return redirect(reverse("admin:projects_importjob_change", args=[job.pk]))
-        response = super().import_action(request, **kwargs)
+                    return redirect(reverse("admin:projects_importjob_change", args=[job.pk]))
+            response = super().import_action(request, **kwargs)
         context = getattr(response, "context_data", None) or {}
         result, confirm_form = context.get("result"), context.get("confirm_form")
         if result is not None and not result.has_errors():

@@ -8,6 +8,7 @@ datasets, the form django-import-export works on.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import csv
 import io
 import re
@@ -113,31 +114,45 @@ def _xlsx_errors(message) -> Iterator[None]:
 
 
 def _read_xlsx(content: bytes) -> list[tablib.Dataset]:
-    """The workbook's sheets. Most files hold no formula: one read gives the values; a file with formulas is read
-    twice, for the formulas' saved values."""
+    """The workbook's sheets. Most files hold no formula: one values-only read. A file with formulas is also opened
+    for the formulas' saved values (``_row_values``)."""
     import openpyxl
 
     xlsx_expansion_check(content)
-    with _xlsx_errors(OPEN_FAILED):
-        if _has_formulas(content):
-            return _read_xlsx_with_formulas(content)
-        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
-    try:
+    with contextlib.ExitStack() as opened:
+        with _xlsx_errors(OPEN_FAILED):
+            workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
+            opened.callback(workbook.close)
+            saved_sheets = [None] * len(workbook.worksheets)
+            if _has_formulas(content):
+                saved = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+                opened.callback(saved.close)
+                saved_sheets = saved.worksheets
         with _xlsx_errors(READ_FAILED):
             sheets = []
-            for sheet in workbook.worksheets:
+            for sheet, saved_sheet in zip(workbook.worksheets, saved_sheets, strict=True):
                 _check_columns(sheet)
                 rows = []
-                for number, row in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1):
+                for number, values in enumerate(_row_values(sheet, saved_sheet), start=1):
                     _check_rows(sheet, number)
-                    values = list(row)
                     while values and values[-1] is None:
                         values.pop()  # read-only sheets pad every row to MAX_COLUMNS cells
                     rows.append(values)
                 sheets.append(_dataset(rows, title=sheet.title))
             return sheets
-    finally:
-        workbook.close()
+
+
+def _row_values(sheet, saved_sheet) -> Iterator[list]:
+    """Each row's values: the cells' own, or, with ``saved_sheet`` (the same sheet opened for computed values), each
+    formula's saved value. A formula saved by a program has none, and must not be read as blank: it is a
+    ``MissingFormulaValue``, which the columns refuse with its cell."""
+    if saved_sheet is None:
+        for row in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
+            yield list(row)
+        return
+    saved_rows = saved_sheet.iter_rows(max_col=MAX_COLUMNS)
+    for cells, saved_cells in zip(sheet.iter_rows(max_col=MAX_COLUMNS), saved_rows, strict=False):
+        yield [_xlsx_value(saved_cell, cell) for saved_cell, cell in zip(saved_cells, cells, strict=False)]
 
 
 # A cell's formula, in a worksheet's XML: <f>…</f>, <f t="shared" …/> (with or without a namespace prefix), and not
@@ -170,37 +185,6 @@ def _check_rows(sheet, number: int) -> None:
             )
             % {"sheet": sheet.title, "max": f"{MAX_ROWS:,}"}
         )
-
-
-def _read_xlsx_with_formulas(content: bytes) -> list[tablib.Dataset]:
-    import openpyxl
-
-    # Two views of one file: computed values, and which cells hold formulas (a formula saved by a program has no
-    # computed value, and must not be read as blank).
-    with _xlsx_errors(OPEN_FAILED):
-        values = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        formulas = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
-    try:
-        with _xlsx_errors(READ_FAILED):
-            sheets = []
-            for value_sheet, formula_sheet in zip(values.worksheets, formulas.worksheets, strict=True):
-                _check_columns(value_sheet)
-                rows = []
-                value_rows = value_sheet.iter_rows(max_col=MAX_COLUMNS)
-                formula_rows = formula_sheet.iter_rows(max_col=MAX_COLUMNS)
-                for number, (value_row, formula_row) in enumerate(zip(value_rows, formula_rows, strict=False), start=1):
-                    _check_rows(value_sheet, number)
-                    rows.append(
-                        [
-                            _xlsx_value(value_cell, formula_cell)
-                            for value_cell, formula_cell in zip(value_row, formula_row, strict=False)
-                        ]
-                    )
-                sheets.append(_dataset(rows, title=value_sheet.title))
-            return sheets
-    finally:
-        values.close()
-        formulas.close()
 
 
 def _xlsx_value(value_cell, formula_cell):
@@ -260,6 +244,25 @@ def _dataset(rows: list[list], *, title: str) -> tablib.Dataset:
     return dataset
 
 
+# What ``PortfolioFileFormat`` read inside ``one_read_per_file()``: a file's digest → its dataset, or the error
+# reading it raised. None outside such a block.
+_READS: contextvars.ContextVar[dict[str, tablib.Dataset | Exception] | None] = contextvars.ContextVar(
+    "portfolio_file_reads", default=None
+)
+
+
+@contextlib.contextmanager
+def one_read_per_file() -> Iterator[None]:
+    """Within the block, ``PortfolioFileFormat`` reads a given file once and hands the same dataset to whoever asks
+    again: the admin's import request reads an upload to count its rows (is it a background job?), then
+    django-import-export reads it for the preview."""
+    token = _READS.set({})
+    try:
+        yield
+    finally:
+        _READS.reset(token)
+
+
 class PortfolioFileFormat(base_formats.Format):
     """The admin's one import format: XLSX or CSV (UTF-8 or CP949), told apart by the file's content."""
 
@@ -270,20 +273,38 @@ class PortfolioFileFormat(base_formats.Format):
         return "xlsx / csv"
 
     def create_dataset(self, in_stream):
-        sheets = read_sheets(bytes(in_stream))
-        recognised = [sheet for sheet in sheets if sheet.kind] or sheets[:1]
-        primary = next((sheet for sheet in recognised if sheet.height), None)
-        if primary is None:
-            raise PortfolioFileError(_("가져올 행이 없습니다."))
-        primary.sheets = sheets
-        primary.digest = file_digest(bytes(in_stream))  # lets a confirm reuse its preview (previews.py)
-        return primary
+        content = bytes(in_stream)
+        digest = file_digest(content)
+        reads = _READS.get()
+        if reads is None:
+            return _primary_dataset(content, digest)
+        if digest not in reads:
+            try:
+                reads[digest] = _primary_dataset(content, digest)
+            except Exception as error:  # the same error for the second reader, who reports it
+                reads[digest] = error
+        read = reads[digest]
+        if isinstance(read, Exception):
+            raise read
+        return read
 
     def can_import(self):
         return True
 
     def get_extension(self):
         return "xlsx"
+
+
+def _primary_dataset(content: bytes, digest: str) -> tablib.Dataset:
+    """The sheet the admin imports (the first recognised one with rows), carrying every sheet of the file."""
+    sheets = read_sheets(content)
+    recognised = [sheet for sheet in sheets if sheet.kind] or sheets[:1]
+    primary = next((sheet for sheet in recognised if sheet.height), None)
+    if primary is None:
+        raise PortfolioFileError(_("가져올 행이 없습니다."))
+    primary.sheets = sheets
+    primary.digest = digest  # lets a confirm reuse its preview (previews.py)
+    return primary
 
 
 # Writing ---------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from unittest import mock
 import pytest
 from django.db import connection
 from django.forms.renderers import DjangoTemplates
+from django.template import Context, Template
 from django.utils import translation
 
 from projects.filters import MilestoneFilter, ProjectFilter
@@ -85,3 +86,24 @@ def test_the_filter_choices_are_read_without_a_server_side_cursor(choices, djang
     ):
         html = "".join(str(field) for field in form)
     assert "해양 &amp; 수산과 &lt;본청&gt;" in html
+
+
+# The loop projects/_filter_form.html held before FilterForm.fields_html wrote it.
+FIELDS_LOOP = """{% for field in form %}
+      <div class="field{% if field.errors %} has-error{% endif %}"><label for="{{ field.id_for_label }}">{{ field.label }}</label>{{ field }}{% if field.errors %}<div class="errors">{{ field.errors }}</div>{% endif %}</div>
+    {% endfor %}"""  # noqa: E501 (the template's line as it was)
+
+
+@pytest.mark.parametrize("filter_class", [ProjectFilter, MilestoneFilter])
+@pytest.mark.parametrize("data", DATA, ids=range(len(DATA)))
+@pytest.mark.parametrize("language", ["ko", "en"])
+def test_the_filter_rows_are_what_the_template_loop_wrote(choices, filter_class, data, language):
+    """Labels, widgets and errors, row by row, character for character."""
+    if data:
+        data = {key: choices[key] if value == "chosen" else value for key, value in data.items()}
+    with translation.override(language):
+        form = filter_class(data, queryset=filter_class._meta.model.objects.all()).form
+        form.is_valid()
+        ours = form.fields_html
+        assert ours == Template(FIELDS_LOOP).render(Context({"form": form}))
+    assert ("has-error" in ours) == bool(data and "nonsense" in str(data))

@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import re
+import zipfile
 from collections.abc import Iterator
 
 import openpyxl
@@ -443,6 +444,19 @@ def test_a_formula_without_its_computed_value_is_refused_with_its_cell(plan):
 
     assert [(problem.row, problem.column) for problem in report.problems] == [(2, "국비")]
     assert "수식" in report.problems[0].message
+
+
+def test_a_formula_is_read_as_the_value_its_workbook_saved(plan):
+    written = xlsx_bytes({"사업": [PROJECT_HEADERS, project_row(국비="=10+40")]})
+    saved = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(written)) as source, zipfile.ZipFile(saved, "w") as target:
+        for part in source.infolist():  # the value Excel saves with a formula (openpyxl writes none)
+            target.writestr(part, source.read(part).replace(b"<f>10+40</f><v />", b"<f>10+40</f><v>50</v>"))
+
+    report = portfolio_import(content=saved.getvalue())
+
+    assert report.saved, report.problems
+    assert CoreProject.objects.get(code="NEW-01").budget_national == eok_to_won(50)
 
 
 # Malformed files, generated ---------------------------------------------------------------------------------

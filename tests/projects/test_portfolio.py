@@ -185,3 +185,19 @@ def queries_at_two_sizes(django_db_setup, django_db_blocker) -> dict[int, tuple[
 def test_portfolio_pages_take_the_same_number_of_queries_at_two_sizes(queries_at_two_sizes, url_name, params):
     small, large = queries_at_two_sizes[PAGES_AT_TWO_SIZES.index((url_name, params))]
     assert large == small
+
+
+def test_the_deadline_subqueries_built_once_a_day_answer_every_query_alike(portfolio):
+    """projects_with_deadlines reuses one day's subqueries: using them in one query (filtered, counted, sorted by
+    them) leaves them as they were for the next, and another day gets its own."""
+    from projects.selectors import projects_with_deadlines
+
+    first = str(projects_with_deadlines(CoreProject.objects.order_by("code"), today=TODAY).query)
+    used = projects_with_deadlines(CoreProject.objects.filter(code__startswith="A"), today=TODAY)
+    assert used.order_by("-overdue_count", "code").count() == used.count() > 0
+    list(used.filter(upcoming_count__gte=0).order_by("next_milestone_due"))
+    assert str(projects_with_deadlines(CoreProject.objects.order_by("code"), today=TODAY).query) == first
+    tomorrow = str(
+        projects_with_deadlines(CoreProject.objects.order_by("code"), today=TODAY + dt.timedelta(days=1)).query
+    )
+    assert tomorrow != first

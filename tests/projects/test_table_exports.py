@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from unittest import mock
 
 import openpyxl
@@ -14,6 +15,7 @@ from django.db import connection
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 from django_tables2 import RequestConfig, utils
 from django_tables2.export import TableExport
 from django_tables2.rows import BoundRows
@@ -32,6 +34,23 @@ def _streamed(client, url: str, params: dict) -> bytes:
     assert response.status_code == 200
     assert response.streaming
     return b"".join(response.streaming_content)
+
+
+# The tracker's table template, rendering django-tables2's own rows and cells: what the tables' Python body must equal.
+STOCK_TEMPLATE = "django_tables2/tracker.html"
+
+
+def _tbody(table, request, *, template_name: str | None = None) -> str:
+    """The table's first page's ``<tbody>``, whitespace between and inside tags folded; written by the table in
+    Python, or, with ``template_name``, by django-tables2's own rows through that template."""
+    if template_name:
+        table.template_name = template_name
+        table.rows = BoundRows(data=table.data, table=table, pinned_data=table.pinned_data)
+    RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    html = table.as_html(request)
+    tbody = html[html.index("<tbody") : html.index("</tbody>")]
+    tbody = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "csrf", tbody)  # masked anew each time
+    return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", tbody)).strip()
 
 
 def _configured(table_class, queryset):
@@ -140,29 +159,70 @@ def test_a_table_page_asks_each_column_for_its_arguments_once(client, viewer, po
     assert len(calls) <= 2 * columns, Counter(getattr(c, "__qualname__", repr(c)) for c in calls)
 
 
+@pytest.mark.parametrize(
+    ("table_class", "model"),
+    [(tables.PortfolioMilestoneTable, Milestone), (tables.PortfolioProjectTable, CoreProject)],
+)
+def test_every_cell_of_the_portfolio_tables_has_a_writer_of_its_own(table_class, model):
+    """No cell of the portfolio's tables falls back to django-tables2's way (a signature check and a model field
+    lookup per cell): each column's writer is worked out once per table."""
+    table = table_class(model.objects.none())
+    assert [column.name for column in table.columns if tables._cell_writer(table, column, model) is None] == []
+
+
+def test_a_tables_changes_to_its_columns_stay_its_own():
+    """Tables copy each declared column (not deep copies of everything a column holds): what one table changes, the
+    next table of its class does not see."""
+    table = tables.PortfolioMilestoneTable(Milestone.objects.none(), exclude=["strategy"])
+    table.columns.hide("title")
+    assert not table.columns["title"].visible and "strategy" not in table.columns
+    fresh = tables.PortfolioMilestoneTable(Milestone.objects.none())
+    assert fresh.columns["title"].visible and "strategy" in fresh.columns
+    assert fresh.columns["title"].column is not tables.PortfolioMilestoneTable.base_columns["title"]
+
+
 @pytest.mark.parametrize("can_change", [False, True])
 def test_the_table_body_is_the_markup_django_tables2_wrote(rf, viewer, portfolio, can_change):  # noqa: F811
     """The body written in Python equals the tracker's table template's, once whitespace is set aside."""
-    import re
-
     MilestoneFactory(project=CoreProject.objects.get(code="A-1"), title="<b>escaped</b> & more", owner=viewer)
     request = rf.get("/", {"sort": "-due_date"})
     request.user = viewer
 
-    def body(template_name: str | None) -> str:
-        table = tables.MilestoneTable(Milestone.objects.select_related("owner"), can_change=can_change)
-        if template_name:  # django-tables2's own rows and cells through the template
+    def table():
+        return tables.MilestoneTable(Milestone.objects.select_related("owner"), can_change=can_change)
+
+    ours = _tbody(table(), request)
+    assert ours == _tbody(table(), request, template_name=STOCK_TEMPLATE)
+    assert "&lt;b&gt;escaped&lt;/b&gt; &amp; more" in ours
+
+
+@pytest.mark.parametrize("language", ["ko", "en"])
+@pytest.mark.parametrize(
+    "query",
+    [{}, {"sort": "-project_code", "page": "2"}, {"page": "4", "q": '<a href="x">&', "kind": ["agreement", "contest"]}],
+)
+def test_the_table_header_and_pagination_are_the_markup_django_tables2_wrote(rf, viewer, portfolio, language, query):  # noqa: F811
+    """The header (a sort link per column) and the pagination written in Python equal the tracker's table template's,
+    character for character, whatever else the query string holds."""
+    for n in range(40):
+        MilestoneFactory(project=CoreProject.objects.get(code="A-1"), title=f"extra-{n}")
+    request = rf.get("/", query)
+    request.user = viewer
+
+    def html(template_name: str | None) -> str:
+        table = tables.PortfolioMilestoneTable(Milestone.objects.select_related("project__task__strategy", "owner"))
+        if template_name:  # django-tables2's own header and pagination through the template
             table.template_name = template_name
             table.rows = BoundRows(data=table.data, table=table, pinned_data=table.pinned_data)
-        RequestConfig(request, paginate={"per_page": 50}).configure(table)
-        html = table.as_html(request)
-        tbody = html[html.index("<tbody") : html.index("</tbody>")]
-        tbody = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "csrf", tbody)  # masked anew each time
-        return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", tbody)).strip()
+        RequestConfig(request, paginate={"per_page": 5}).configure(table)
+        with translation.override(language):
+            page = table.as_html(request)
+        # Up to the end of the header, and from the end of the body (the tests above; its blocks' whitespace differs)
+        return page[: page.index("</thead>")] + page[page.index("</tbody>") + len("</tbody>") :].lstrip()
 
-    ours, stock = body(None), body("django_tables2/tracker.html")
-    assert ours == stock
-    assert "&lt;b&gt;escaped&lt;/b&gt; &amp; more" in ours
+    ours = html(None)
+    assert ours == html("django_tables2/tracker.html")
+    assert ours.count('<a href="?') > 10 and 'rel="next"' in ours and 'aria-current="page"' in ours
 
 
 def test_an_empty_table_says_so(rf, viewer):  # noqa: F811
@@ -177,25 +237,13 @@ def test_an_empty_table_says_so(rf, viewer):  # noqa: F811
 def test_the_portfolio_milestone_body_is_the_markup_django_tables2_wrote(rf, viewer, portfolio, sort):  # noqa: F811
     """The body of the portfolio's milestone table (choice labels, the project link, amounts, owners) written
     in Python equals the tracker's table template's, once whitespace is set aside."""
-    import re
-
     MilestoneFactory(project=CoreProject.objects.get(code="A-1"), title="<b>escaped</b> & more", owner=viewer)
     request = rf.get("/", {"sort": sort} if sort else {})
     request.user = viewer
 
-    def body(table_class, queryset, template_name: str | None) -> str:
-        table = table_class(queryset)
-        if template_name:  # django-tables2's own rows and cells through the template
-            table.template_name = template_name
-            table.rows = BoundRows(data=table.data, table=table, pinned_data=table.pinned_data)
-        RequestConfig(request, paginate={"per_page": 50}).configure(table)
-        html = table.as_html(request)
-        tbody = html[html.index("<tbody") : html.index("</tbody>")]
-        return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", tbody)).strip()
-
     milestones = Milestone.objects.select_related("project__task__strategy", "owner__profile")
-    ours = body(tables.PortfolioMilestoneTable, milestones, None)
-    assert ours == body(tables.PortfolioMilestoneTable, milestones, "django_tables2/tracker.html")
+    ours = _tbody(tables.PortfolioMilestoneTable(milestones), request)
+    assert ours == _tbody(tables.PortfolioMilestoneTable(milestones), request, template_name=STOCK_TEMPLATE)
     assert "&lt;b&gt;escaped&lt;/b&gt; &amp; more" in ours
     for milestone in Milestone.objects.all():
         assert f'href="{milestone.get_absolute_url()}"' in ours  # the project link, reversed once per table
@@ -203,5 +251,5 @@ def test_the_portfolio_milestone_body_is_the_markup_django_tables2_wrote(rf, vie
     projects = selectors.projects_with_deadlines(CoreProject.objects.order_by("code"), today=TODAY)
     request = rf.get("/")
     request.user = viewer
-    ours = body(tables.PortfolioProjectTable, projects, None)
-    assert ours == body(tables.PortfolioProjectTable, projects, "django_tables2/tracker.html")
+    ours = _tbody(tables.PortfolioProjectTable(projects), request)
+    assert ours == _tbody(tables.PortfolioProjectTable(projects), request, template_name=STOCK_TEMPLATE)
