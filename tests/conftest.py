@@ -47,6 +47,11 @@ def pytest_xdist_make_scheduler(config, log):
     because a flush takes the rows the migrations made (the role groups, the milestone templates) with it, so a
     worker must not get a plain database test after one of them. A module whose tests pytest-django split in two
     (plain ones first, transactional ones at the end) is two units.
+
+    A worker gets its next unit when it is down to its last test (xdist: two). A worker cannot start a test before
+    it knows the next one, so one unit ahead is the least it can hold; with xdist's two, a worker finishing a
+    module took the three role tests of the accessibility crawl (one test each) at once and ran them one after the
+    other while the second worker stood idle for half a minute.
     """
     if config.getvalue("dist") != "loadscope":
         return None
@@ -66,6 +71,14 @@ def pytest_xdist_make_scheduler(config, log):
                     browser_case = each.startswith("tests/e2e/") and "[" in each
                     self.units[each] = each if browser_case else f"{runs} {super()._split_scope(each)}"
             return self.units[nodeid]
+
+        def _reschedule(self, node) -> None:
+            if node.shutting_down:
+                return
+            if not self.workqueue:
+                node.shutdown()
+            elif self._pending_of(self.assigned_work[node]) <= 1:
+                self._assign_work_unit(node)
 
     return InCollectionOrder(config, log)
 

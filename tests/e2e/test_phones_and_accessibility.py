@@ -1,6 +1,6 @@
 """Every main page, as each role, at 1440 and 390 px: axe-core finds no critical or serious violation, nothing
 scrolls sideways on a phone, Hangul never breaks inside a word, and a screenshot of each lands in
-test-artifacts/screens/<role>/<page>-<width>.png.
+test-artifacts/screens/<role>/<page>-<width>.jpg (the whole page; JPEG takes Chromium half the time of PNG).
 
 The data is the real plan (load_seeds) with the sample portfolio (seed_demo) and its sample users, as a
 newcomer sees it after `make run`. One browser context per role: one sign-in, then every page, loaded once and
@@ -11,15 +11,13 @@ share out (tests/conftest.py: pytest_xdist_make_scheduler).
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 
 from projects.models import CoreProject, Milestone
 from tests.e2e.axe import axe_describe, axe_install, axe_serious_violations
 from tests.e2e.conftest import PHONE, open_context
+from tests.seeded import plan_and_demo_load
 
 WIDE = {"width": 1440, "height": 900}
 PASSWORD = "sample-password-for-the-browser"
@@ -75,9 +73,8 @@ ROLE_GROUPS = {
 
 @pytest.fixture
 def sample_portfolio(live_server, transactional_db, django_db_serialized_rollback) -> dict:
-    """The plan and the sample portfolio, with known passwords for the sample users."""
-    call_command("load_seeds", stdout=io.StringIO())
-    call_command("seed_demo", stdout=io.StringIO())
+    """The plan and the sample portfolio (tests/seeded.py), with known passwords for the sample users."""
+    plan_and_demo_load()
     for user in get_user_model().objects.filter(username__startswith="demo_"):
         user.set_password(PASSWORD)
         user.save(update_fields=["password"])
@@ -170,7 +167,7 @@ def test_every_main_page_works_on_a_phone_and_passes_axe_for_every_role(
                 for viewport in (WIDE, PHONE):
                     page.set_viewport_size(viewport)
                     where = f"{role or 'anonymous'} {url} @{viewport['width']}"
-                    page.screenshot(path=folder / f"{name}-{viewport['width']}.png", full_page=True)
+                    page.screenshot(path=folder / f"{name}-{viewport['width']}.jpg", full_page=True, quality=80)
                     # TF heads and viewers see the pages the others see, with fewer buttons: axe once, wide.
                     run_axe = role not in READERS or viewport is WIDE
                     problems += _check(page, where=where, admin=url.startswith("/admin/"), run_axe=run_axe)

@@ -7,15 +7,13 @@ what a fresh install shows. PDF pages are rasterised with pypdfium2 for the scre
 
 from __future__ import annotations
 
-import io
-
 import pypdfium2
-from django.core.management import call_command
 
 from notifications.digest import Scope, digest_build, digest_email_render, digest_pdf, latest_complete_week
 from notifications.models import OutboxMessage
 from projects.models import Plan
 from tests.e2e.conftest import PHONE
+from tests.seeded import plan_and_demo_load
 from tracker.dates import seoul_today
 
 
@@ -32,8 +30,7 @@ def _sign_in(page, username: str) -> None:
 
 
 def test_the_tf_heads_dashboard_digest_and_printed_report(browser_page, artifacts):
-    call_command("load_seeds", stdout=io.StringIO())
-    call_command("seed_demo", stdout=io.StringIO())
+    plan_and_demo_load()
     page = browser_page
     _sign_in(page, "demo_tf_head")
     page.wait_for_url("**/dashboard/")

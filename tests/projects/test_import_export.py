@@ -30,6 +30,7 @@ from projects.spreadsheets.columns import MILESTONES, PROJECTS, CoreProjectResou
 from projects.spreadsheets.files import blank_template, portfolio_export, portfolio_import, read_sheets
 from tests.conftest import shared_rows
 from tests.factories import UserFactory
+from tests.seeded import plan_and_demo_load
 
 pytestmark = pytest.mark.django_db
 
@@ -110,11 +111,10 @@ def project_row(**values) -> list:
 
 @pytest.fixture(scope="module")
 def _plan_and_demo_rows(django_db_setup, django_db_blocker) -> Iterator[None]:
-    """The plan (load_seeds) and its sample portfolio (seed_demo), made once for this module; every test runs
-    in its own savepoint on top, so what one test imports is gone for the next (tests/conftest.py)."""
+    """The plan (load_seeds) and its sample portfolio (seed_demo), made once for this module (tests/seeded.py);
+    every test runs in its own savepoint on top, so what one test imports is gone for the next (tests/conftest.py)."""
     with shared_rows(django_db_blocker):
-        call_command("load_seeds", stdout=io.StringIO())
-        call_command("seed_demo", stdout=io.StringIO())
+        plan_and_demo_load()
         yield
 
 
