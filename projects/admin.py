@@ -197,17 +197,7 @@ class MilestoneInline(ProjectScopedInlineMixin, admin.TabularInline):
     form = MilestoneAdminForm
     extra = 0
     readonly_fields = ["status", "completed_on"]
-    fields = [
-        "kind",
-        "title",
-        "responsible_agency",
-        "due_date",
-        "status",
-        "completed_on",
-        "amount_requested",
-        "amount_secured",
-        "owner",
-    ]
+    fields = [*Milestone.ROW_FIELDS, "owner"]
     autocomplete_fields = ["owner"]
     show_change_link = True
 

@@ -382,6 +382,19 @@ class Milestone(models.Model):
         "notes",
     )
 
+    # A milestone's own columns in the order every table of them shows (the admin's inline, the spreadsheet, the
+    # portfolio's milestone table), each followed by the owner.
+    ROW_FIELDS = (
+        "kind",
+        "title",
+        "responsible_agency",
+        "due_date",
+        "status",
+        "completed_on",
+        "amount_requested",
+        "amount_secured",
+    )
+
     project = models.ForeignKey(
         CoreProject, on_delete=models.CASCADE, related_name="milestones", verbose_name=_("핵심사업")
     )

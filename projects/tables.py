@@ -662,14 +662,7 @@ class PortfolioMilestoneTable(MilestoneTable):
     # descriptions, password hashes) would be read, decoded and set on five models a row for nothing.
     row_fields = (
         "project_id",
-        "kind",
-        "title",
-        "responsible_agency",
-        "due_date",
-        "status",
-        "completed_on",
-        "amount_requested",
-        "amount_secured",
+        *Milestone.ROW_FIELDS,
         "owner_id",
         "project__code",
         "project__name",

@@ -1107,19 +1107,7 @@ class MilestoneResource(PortfolioResource):
     class Meta:
         model = Milestone
         name = "마일스톤"
-        fields = (
-            "project",
-            "kind",
-            "title",
-            "responsible_agency",
-            "due_date",
-            "status",
-            "completed_on",
-            "amount_requested",
-            "amount_secured",
-            "owner",
-            "notes",
-        )
+        fields = ("project", *Milestone.ROW_FIELDS, "owner", "notes")
         import_id_fields = ("project", "kind", "title")
         instance_loader_class = PortfolioInstanceLoader
         skip_unchanged = True
