@@ -91,10 +91,8 @@ def _recipients(milestones: list[OpenMilestone], project_ids: QuerySet) -> tuple
     changers = project_changers(project_ids)
     tf_heads = set(get_user_model().objects.filter(groups__name=roles.TF_HEAD).values_list("pk", flat=True))
     recipients = {
-        m.pk: {m.owner_id}
-        if changers.may_change(m.owner_id, m.project_id)
-        else set(changers.managers.get(m.project_id, ()))
-        for m in milestones
+        pk: {owner_id} if changers.may_change(owner_id, project_id) else set(changers.managers.get(project_id, ()))
+        for pk, _due_date, owner_id, project_id, _lead_id in milestones
     }
     return recipients, tf_heads
 
@@ -157,28 +155,36 @@ def _reminders_plan(*, now: dt.datetime, dry_run: bool) -> PlanResult:
     owed: dict[tuple[int, int, int, dt.date], tuple[dt.date, bool]] = {}
     # The same for the people who get nothing, with the reason (recorded as skipped: "why didn't I get it?").
     skipped: dict[tuple[int, int, int, dt.date], tuple[dt.date, bool, str]] = {}
-    for milestone in milestones:
-        due = due_on[milestone.due_date]
+    # Escalation belongs to the threshold, so it moves to the working day before with its reminder.
+    escalates = {
+        day: bool(policy.escalate_after_days) and due.threshold <= -policy.escalate_after_days
+        for day, due in due_on.items()
+        if due is not None
+    }
+    lost_access = str(Reminder.SkipReason.LOST_ACCESS)
+    # Tuples unpacked and rules looked up once per due date: this loop runs for every open milestone in reach.
+    for pk, due_date, owner_id, _project_id, lead_id in milestones:
+        due = due_on[due_date]
         if due is None:
             continue
-        for user_id in recipients[milestone.pk]:
-            key = (user_id, milestone.pk, due.threshold, milestone.due_date)
+        threshold, send_on = due.threshold, due.send_on
+        hearing = recipients[pk]
+        for user_id in hearing:
+            key = (user_id, pk, threshold, due_date)
             if user_id in excluded:
-                skipped[key] = (due.send_on, False, excluded[user_id])
+                skipped[key] = (send_on, False, excluded[user_id])
             else:
-                owed[key] = (due.send_on, False)
-        if milestone.owner_id and milestone.owner_id not in recipients[milestone.pk]:
+                owed[key] = (send_on, False)
+        if owner_id and owner_id not in hearing:
             # The owner may no longer change the project: the managers were told instead; the owner's row says why.
-            key = (milestone.owner_id, milestone.pk, due.threshold, milestone.due_date)
-            skipped[key] = (due.send_on, False, excluded.get(milestone.owner_id, Reminder.SkipReason.LOST_ACCESS))
-        # Escalation belongs to the threshold, so it moves to the working day before with its reminder.
-        if policy.escalate_after_days and due.threshold <= -policy.escalate_after_days:
-            for user_id in ({milestone.lead_id} | tf_heads) - recipients[milestone.pk] - {None}:
-                key = (user_id, milestone.pk, due.threshold, milestone.due_date)
+            skipped[(owner_id, pk, threshold, due_date)] = (send_on, False, excluded.get(owner_id, lost_access))
+        if escalates[due_date]:
+            for user_id in ({lead_id} | tf_heads) - hearing - {None}:
+                key = (user_id, pk, threshold, due_date)
                 if user_id in excluded:
-                    skipped[key] = (due.send_on, True, excluded[user_id])
+                    skipped[key] = (send_on, True, excluded[user_id])
                 else:
-                    owed[key] = (due.send_on, True)
+                    owed[key] = (send_on, True)
     recorded = {
         (recipient_id, milestone_id, threshold, due_date): (pk, status)
         for pk, recipient_id, milestone_id, threshold, due_date, status in Reminder.objects.filter(
