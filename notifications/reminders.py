@@ -314,8 +314,8 @@ def reminders_cancel_stale() -> int:
 
 @transaction.atomic
 def reminders_attach_to_outbox(*, now: dt.datetime, policy: ReminderPolicy) -> set[int]:
-    """Put unattached pending reminders (re-armed ones, those of an e-mail that was cancelled) into each recipient's
-    e-mail of the day; the e-mails they went into."""
+    """Put unattached pending reminders (re-armed ones, and those carried over from an e-mail whose day ended
+    undelivered) into each recipient's e-mail of the day; the e-mails they went into."""
     unattached = Reminder.objects.filter(status=Reminder.Status.PENDING, message=None)
     user_ids = set(unattached.select_for_update().values_list("recipient_id", flat=True))
     if not user_ids:
