@@ -193,6 +193,13 @@ def superuser(db):
     return UserFactory(username="root", is_staff=True, is_superuser=True, role=roles.ADMIN)
 
 
+@pytest.fixture
+def admin_client(client, superuser):
+    """A client signed in as ``superuser`` (in place of pytest-django's, whose admin has no role)."""
+    client.force_login(superuser)
+    return client
+
+
 @pytest.fixture(autouse=True, scope="session")
 def fast_password_hashing() -> Iterator[None]:
     """The user factory hashes a password per user; the default hasher takes ~0.4 s for each (PBKDF2). Session-wide,

@@ -31,12 +31,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_client(client, superuser):
-    client.force_login(superuser)
-    return client
-
-
-@pytest.fixture
 def one_of_everything(project, owner):
     # A successful and then a failed login give django-axes' admin pages a row each.
     client = Client()

@@ -16,7 +16,6 @@ from projects.spreadsheets.files import portfolio_export, portfolio_import
 from tests.projects.test_import_export import (  # noqa: F401 (fixtures)
     PROJECT_HEADERS,
     _plan_and_demo_rows,
-    admin_client,
     csv_bytes,
     csv_rows,
     plan,
@@ -67,7 +66,7 @@ def test_confirm_imports_only_the_rows_the_preview_found_to_change(admin_client,
 
 
 def test_a_change_in_the_database_after_the_preview_makes_the_confirm_check_everything(
-    admin_client,  # noqa: F811
+    admin_client,
     seeded_plan,  # noqa: F811
 ):
     content = portfolio_export(plan=seeded_plan, file_format="xlsx", kinds=(MILESTONES,))

@@ -602,12 +602,6 @@ def test_export_command_refuses_a_csv_without_a_kind(plan, tmp_path):
 # Admin -----------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def admin_client(client, superuser):
-    client.force_login(superuser)
-    return client
-
-
 def upload(client, model: str, content: bytes, name: str, plan: Plan):
     url = reverse(f"admin:projects_{model}_import")
     upload_file = io.BytesIO(content)

@@ -17,7 +17,6 @@ from projects.tasks import import_job_run
 from tests.projects.test_import_export import (  # noqa: F401 (fixtures)
     MILESTONE_HEADERS,
     _plan_and_demo_rows,
-    admin_client,
     csv_bytes,
     csv_rows,
     plan,
@@ -48,7 +47,7 @@ def job_page(client, job: ImportJob):
 
 
 def test_a_large_file_is_checked_in_chunks_in_the_background_then_imported_when_confirmed(
-    admin_client,  # noqa: F811
+    admin_client,
     superuser,
     seeded_plan,  # noqa: F811
     small_background,
@@ -120,7 +119,7 @@ def test_the_job_page_reloads_itself_while_the_worker_runs_and_can_be_left(admin
 
 
 def test_refused_rows_in_any_chunk_are_listed_with_their_spreadsheet_row_and_nothing_is_written(
-    admin_client,  # noqa: F811
+    admin_client,
     seeded_plan,  # noqa: F811
     small_background,
     celery_eager,
@@ -146,7 +145,7 @@ def test_refused_rows_in_any_chunk_are_listed_with_their_spreadsheet_row_and_not
 
 
 def test_a_job_that_fails_while_importing_leaves_the_data_as_it_was_and_says_so(
-    admin_client,  # noqa: F811
+    admin_client,
     seeded_plan,  # noqa: F811
     small_background,
     celery_eager,
@@ -272,7 +271,7 @@ def test_rows_written_in_batches_get_the_history_a_save_writes(seeded_plan, supe
 
 
 def test_the_preview_shows_the_first_rows_that_change_and_says_there_are_more(
-    admin_client,  # noqa: F811
+    admin_client,
     seeded_plan,  # noqa: F811
     monkeypatch,
 ):

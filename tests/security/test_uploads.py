@@ -35,12 +35,6 @@ def temp_dir(tmp_path, monkeypatch):
     return folder
 
 
-@pytest.fixture
-def admin_client(client, superuser):
-    client.force_login(superuser)
-    return client
-
-
 def upload(client, content: bytes, name: str, plan):
     file = io.BytesIO(content)
     file.name = name
