@@ -240,6 +240,16 @@ def test_a_changed_due_date_cancels_the_queued_reminder_and_re_arms_for_the_new_
     assert "2026-12-04" in written(todays).body_text and "2026-12-09" not in written(todays).body_text
 
 
+def test_a_reminder_still_waiting_when_a_nearer_threshold_comes_is_cancelled_not_sent_late(due_dec_9, owner):
+    plan_twice(seoul("2026-11-25", 10))  # D-14, queued; its e-mail never goes out (the mail server is down)
+    plan_twice(seoul("2026-12-02", 10))  # D-7 comes: the D-14 reminder must not ride along in today's e-mail
+
+    rows = {r.threshold: r for r in Reminder.objects.filter(milestone=due_dec_9)}
+    assert {threshold: row.status for threshold, row in rows.items()} == {14: "cancelled", 7: "pending"}
+    todays = OutboxMessage.objects.get(key=f"reminders:{owner.pk}:2026-12-02")
+    assert list(todays.reminders.values_list("threshold", flat=True)) == [7]
+
+
 def test_a_changed_due_date_after_the_email_went_out_re_arms_in_the_next_days_email(due_dec_9, owner, mailoutbox):
     plan_twice(seoul("2026-12-02", 10))
     dispatch_at(seoul("2026-12-02", 10))
