@@ -42,6 +42,25 @@ def open_context(browser, live_server, *, viewport: dict = DESKTOP):
     return context
 
 
+def screenshot(page, path, **options) -> None:
+    """Saves a screenshot for people to look at, trying again when Chromium has no frame to give yet.
+
+    Right after a viewport change on a busy machine (CI: two workers and two browsers on two cores) Chromium
+    sometimes answers "Unable to capture screenshot" although the page is fine; the picture is an artifact,
+    not a check, so a later frame is as good.
+    """
+    from playwright.sync_api import Error
+
+    for attempt in range(3):
+        try:
+            page.screenshot(path=path, **options)
+            return
+        except Error as error:
+            if "Unable to capture screenshot" not in str(error) or attempt == 2:
+                raise
+            page.wait_for_timeout(250 * (attempt + 1))
+
+
 # One browser for all the browser tests. Package scope rather than session scope: Playwright's sync API keeps
 # an asyncio loop running on this thread for as long as the browser lives, so the browser must be closed
 # before the rest of the suite runs, or every later test would run "inside" an event loop.

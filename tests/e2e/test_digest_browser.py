@@ -9,7 +9,7 @@ import pytest
 import time_machine
 
 from notifications.digest import digests_plan
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import PHONE, screenshot
 from tests.notifications.digest_week import at, hand_counted_week
 
 
@@ -29,7 +29,7 @@ def test_the_html_part_renders_in_chromium(browser, artifacts, week, tf_head):
         page = browser.new_page(viewport=viewport)
         page.goto(page_file.as_uri())
         assert "한눈에 보기" in page.inner_text("body")
-        page.screenshot(path=str(artifacts / f"digest-{name}.png"), full_page=True)
+        screenshot(page, str(artifacts / f"digest-{name}.png"), full_page=True)
         # Nothing wider than the phone's screen: the digest reads without sideways scrolling.
         if name == "phone":
             assert page.evaluate("document.documentElement.scrollWidth") <= 400

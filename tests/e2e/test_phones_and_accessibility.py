@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 
 from projects.models import CoreProject, Milestone
 from tests.e2e.axe import axe_describe, axe_install, axe_serious_violations
-from tests.e2e.conftest import PHONE, open_context
+from tests.e2e.conftest import PHONE, open_context, screenshot
 from tests.seeded import plan_and_demo_load
 
 WIDE = {"width": 1440, "height": 900}
@@ -167,7 +167,7 @@ def test_every_main_page_works_on_a_phone_and_passes_axe_for_every_role(
                 for viewport in (WIDE, PHONE):
                     page.set_viewport_size(viewport)
                     where = f"{role or 'anonymous'} {url} @{viewport['width']}"
-                    page.screenshot(path=folder / f"{name}-{viewport['width']}.jpg", full_page=True, quality=80)
+                    screenshot(page, folder / f"{name}-{viewport['width']}.jpg", full_page=True, quality=80)
                     # TF heads and viewers see the pages the others see, with fewer buttons: axe once, wide.
                     run_axe = role not in READERS or viewport is WIDE
                     problems += _check(page, where=where, admin=url.startswith("/admin/"), run_axe=run_axe)
@@ -201,7 +201,7 @@ def test_keyboard_users_skip_to_the_content_and_see_where_they_are(browser, live
             assert style["outlineStyle"] != "none" and style["outlineWidth"] != "0px", page.evaluate(
                 "document.activeElement.outerHTML"
             )
-        page.screenshot(path=artifacts / "screens" / "keyboard-focus-390.png")
+        screenshot(page, artifacts / "screens" / "keyboard-focus-390.png")
 
         # On a phone a milestone's actions are buttons in its card, in view, and big enough for a thumb.
         open_milestone = project.milestones.filter(status__in=Milestone.OPEN_STATUSES).order_by("due_date").first()

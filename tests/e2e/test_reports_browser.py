@@ -12,7 +12,7 @@ import pypdfium2
 from notifications.digest import Scope, digest_build, digest_email_render, digest_pdf, latest_complete_week
 from notifications.models import OutboxMessage
 from projects.models import Plan
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import PHONE, screenshot
 from tests.seeded import plan_and_demo_load
 from tracker.dates import seoul_today
 
@@ -38,20 +38,20 @@ def test_the_tf_heads_dashboard_digest_and_printed_report(browser_page, artifact
     assert charts.count() == 5  # the plan and its four strategies
     assert charts.first.bounding_box()["width"] > 600
     assert "최근 12주 추이" in page.inner_text("main")
-    page.screenshot(path=artifacts / "20-dashboard-trends.png", full_page=True)
+    screenshot(page, artifacts / "20-dashboard-trends.png", full_page=True)
 
     page.get_by_role("link", name="국비 단계별 현황").click()
     page.wait_for_url("**/funding/")
     assert "국회 의결" in page.inner_text("main")
-    page.screenshot(path=artifacts / "21-funding-pipeline.png", full_page=True)
+    screenshot(page, artifacts / "21-funding-pipeline.png", full_page=True)
 
     page.goto("/n/digest/")
     assert page.locator("figure.chart svg").count() == 5
     page.get_by_text("전체 목록 보기").click()
     assert page.locator("details.full-list li").count() > 0
-    page.screenshot(path=artifacts / "22-digest-page.png", full_page=True)
+    screenshot(page, artifacts / "22-digest-page.png", full_page=True)
     page.set_viewport_size(PHONE)
-    page.screenshot(path=artifacts / "23-digest-page-phone.png", full_page=True)
+    screenshot(page, artifacts / "23-digest-page-phone.png", full_page=True)
 
     plan = Plan.objects.get(code="busan-2025")
     digest = digest_build(plan=plan, scope=Scope("plan"), week_start=latest_complete_week(seoul_today()))
@@ -65,7 +65,7 @@ def test_the_tf_heads_dashboard_digest_and_printed_report(browser_page, artifact
         mail_page.set_viewport_size(viewport)
         mail_page.set_content(message.body_html)
         assert "최근 12주 추이" in mail_page.inner_text("body")
-        mail_page.screenshot(path=artifacts / f"24-digest-email-{name}.png", full_page=True)
+        screenshot(mail_page, artifacts / f"24-digest-email-{name}.png", full_page=True)
     assert mail_page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 10
 
     pdf = pypdfium2.PdfDocument(digest_pdf(digest))

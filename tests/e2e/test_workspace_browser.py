@@ -12,7 +12,7 @@ import datetime as dt
 from playwright.sync_api import expect
 
 from projects.models import CoreProject, Milestone, ProgressUpdate
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import PHONE, screenshot
 from tests.factories import MilestoneFactory
 from tracker.dates import seoul_today, week_start
 
@@ -36,7 +36,7 @@ def test_a_project_manager_submits_reschedules_and_reports_the_week(browser_page
     # Signing in from the home page: the login form, then back home, which sends a manager to "내 사업".
     page.goto("/")
     page.get_by_label("비밀번호").wait_for()
-    page.screenshot(path=artifacts / "01-login.png", full_page=True)
+    screenshot(page, artifacts / "01-login.png", full_page=True)
     page.get_by_label("사용자 이름").fill("owner")
     page.get_by_label("비밀번호").fill("correct-horse-battery")
     page.get_by_role("button", name="로그인").click()
@@ -45,13 +45,13 @@ def test_a_project_manager_submits_reschedules_and_reports_the_week(browser_page
     my_row = page.locator("table tbody tr", has_text=project.name)
     assert "D-7" in my_row.inner_text()
     assert to_submit.title in my_row.inner_text()
-    page.screenshot(path=artifacts / "02-my-projects.png", full_page=True)
+    screenshot(page, artifacts / "02-my-projects.png", full_page=True)
 
     my_row.get_by_role("link", name=project.name).click()
     page.wait_for_url(f"**/projects/{project.pk}/")
     assert project.name in page.locator("h1").inner_text()
     assert "예정" in page.locator(f"#milestone-{to_submit.pk} .status").inner_text()
-    page.screenshot(path=artifacts / "03-project.png", full_page=True)
+    screenshot(page, artifacts / "03-project.png", full_page=True)
 
     # One click: "제출 완료".
     page.locator(f"#milestone-{to_submit.pk}").get_by_role("button", name="제출 완료").click()
@@ -62,7 +62,7 @@ def test_a_project_manager_submits_reschedules_and_reports_the_week(browser_page
     assert answer.get_attribute("role") == "status"
     expect(answer).to_be_focused()
     assert page.locator(f"#milestone-{to_submit.pk} .status").inner_text() == "제출 완료"
-    page.screenshot(path=artifacts / "04-submitted.png", full_page=True)
+    screenshot(page, artifacts / "04-submitted.png", full_page=True)
 
     # "기한 변경" opens a popover with the new date and the reason.
     row = page.locator(f"#milestone-{to_move.pk}")
@@ -77,7 +77,7 @@ def test_a_project_manager_submits_reschedules_and_reports_the_week(browser_page
         in page.locator(f"#milestone-{to_move.pk} [data-row-message]").inner_text()
     )
     assert page.locator(f"#milestone-{to_move.pk} td").first.inner_text().startswith(new_due.isoformat())
-    page.screenshot(path=artifacts / "05-rescheduled.png", full_page=True)
+    screenshot(page, artifacts / "05-rescheduled.png", full_page=True)
 
     page.get_by_role("link", name="이번 주 보고 쓰기").click()
     page.wait_for_url(f"**/projects/{project.pk}/note/")
@@ -85,7 +85,7 @@ def test_a_project_manager_submits_reschedules_and_reports_the_week(browser_page
     page.get_by_label("애로 사항").fill("정부 공모 공고가 늦어지고 있습니다.")
     page.get_by_label("향후 계획").fill("공모 사업계획서 보완, 협력기관 확약서 수령")
     page.get_by_label("주의", exact=True).check()
-    page.screenshot(path=artifacts / "06-note-form.png", full_page=True)
+    screenshot(page, artifacts / "06-note-form.png", full_page=True)
     page.get_by_role("button", name="보고 저장").click()
     page.wait_for_url(f"**/projects/{project.pk}/#notes")
     saved = page.locator("#notes [data-row-message]")
@@ -102,12 +102,12 @@ def test_a_project_manager_submits_reschedules_and_reports_the_week(browser_page
     moved = entries.filter(has_text=to_move.title).filter(has_text=f"(사유: {reason})")
     assert moved.count() == 1
     assert f"{to_move.due_date.isoformat()} → {new_due.isoformat()}" in moved.inner_text()
-    page.screenshot(path=artifacts / "07-history.png", full_page=True)
+    screenshot(page, artifacts / "07-history.png", full_page=True)
 
     # On a phone nothing scrolls sideways: neither the page nor the milestone table with its actions.
     page.set_viewport_size(PHONE)
     page.goto(f"/projects/{project.pk}/")
-    page.screenshot(path=artifacts / "08-project-phone.png", full_page=True)
+    screenshot(page, artifacts / "08-project-phone.png", full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     table = page.locator("#milestones .table-wrap")
     assert table.evaluate("wrap => wrap.scrollWidth <= wrap.clientWidth")
