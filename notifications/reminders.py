@@ -159,36 +159,44 @@ def _reminders_plan(*, now: dt.datetime, dry_run: bool) -> PlanResult:
     owed: dict[tuple[int, int, int, dt.date], tuple[dt.date, bool]] = {}
     # The same for the people who get nothing, with the reason (recorded as skipped: "why didn't I get it?").
     skipped: dict[tuple[int, int, int, dt.date], tuple[dt.date, bool, str]] = {}
-    # Escalation belongs to the threshold, so it moves to the working day before with its reminder.
-    escalates = {
-        day: bool(policy.escalate_after_days) and due.threshold <= -policy.escalate_after_days
+    # Per due date, worked out once: the threshold owed, the (send on, escalated) values its rows share, and
+    # whether it escalates (escalation belongs to the threshold, so it moves to the working day before with it).
+    day_plans = {
+        day: (
+            due.threshold,
+            (due.send_on, False),
+            (due.send_on, True),
+            bool(policy.escalate_after_days) and due.threshold <= -policy.escalate_after_days,
+        )
         for day, due in due_on.items()
         if due is not None
     }
     lost_access = str(Reminder.SkipReason.LOST_ACCESS)
     # Tuples unpacked and rules looked up once per due date: this loop runs for every open milestone in reach.
     for pk, due_date, owner_id, _project_id, lead_id in milestones:
-        due = due_on[due_date]
-        if due is None:
+        day_plan = day_plans.get(due_date)
+        if day_plan is None:
             continue
-        threshold, send_on = due.threshold, due.send_on
+        threshold, told, escalated, escalates = day_plan
         hearing = recipients[pk]
         for user_id in hearing:
             key = (user_id, pk, threshold, due_date)
             if user_id in excluded:
-                skipped[key] = (send_on, False, excluded[user_id])
+                skipped[key] = (*told, excluded[user_id])
             else:
-                owed[key] = (send_on, False)
+                owed[key] = told
         if owner_id and owner_id not in hearing:
             # The owner may no longer change the project: the managers were told instead; the owner's row says why.
-            skipped[(owner_id, pk, threshold, due_date)] = (send_on, False, excluded.get(owner_id, lost_access))
-        if escalates[due_date]:
-            for user_id in ({lead_id} | tf_heads) - hearing - {None}:
+            skipped[(owner_id, pk, threshold, due_date)] = (*told, excluded.get(owner_id, lost_access))
+        if escalates:
+            for user_id in tf_heads if lead_id is None else tf_heads | {lead_id}:
+                if user_id in hearing:
+                    continue
                 key = (user_id, pk, threshold, due_date)
                 if user_id in excluded:
-                    skipped[key] = (send_on, True, excluded[user_id])
+                    skipped[key] = (*escalated, excluded[user_id])
                 else:
-                    owed[key] = (send_on, True)
+                    owed[key] = escalated
     recorded = {
         (recipient_id, milestone_id, threshold, due_date): (pk, status)
         for pk, recipient_id, milestone_id, threshold, due_date, status in Reminder.objects.filter(
