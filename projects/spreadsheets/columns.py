@@ -323,6 +323,7 @@ class PortfolioResource(resources.ModelResource):
         self._pending_writes: list[tuple] = []
         self._unchanged_tally = [0, 0]  # rows looked at, rows found unchanged (_unchanged_row)
         self._write_errors: list[tuple] = []
+        self._writes_history = True  # off while a preview runs (import_data)
         self.importing_user = None
         self.file_name = ""
         for field in self.fields.values():
@@ -448,6 +449,8 @@ class PortfolioResource(resources.ModelResource):
         if self.importing_user is not None and not is_portfolio_admin(self.importing_user):
             raise PermissionDenied(_("포트폴리오를 가져올 권한이 없습니다."))
         self.file_name = kwargs.get("file_name") or ""
+        # A preview (or a background check) is rolled back: its rows are written to be checked, without history.
+        self._writes_history = not dry_run
         # Only the admin's preview shows a diff (a background check reports counts and problems).
         self._diff_shown = dry_run and kwargs.get("progress") is None
         result = self.get_result_class()()
@@ -863,13 +866,16 @@ class PortfolioResource(resources.ModelResource):
             instance.validate_constraints(exclude=exclude)  # the model adjusts the check itself (CoreProject)
             return
         verdicts = self._cached("constraint_verdicts", dict)
+        names_of = self._cached("constraint_field_names", dict)  # what each check names, worked out once
         using = self.get_db_connection_name()
         errors: dict = {}
         for model_class, constraints in instance.get_constraints():
             for constraint in constraints:
                 try:
                     if isinstance(constraint, models.CheckConstraint):
-                        names = sorted(Q(constraint.condition).referenced_base_fields)
+                        names = names_of.get(constraint.name)
+                        if names is None:
+                            names = names_of[constraint.name] = sorted(Q(constraint.condition).referenced_base_fields)
                         if exclude.intersection(names):
                             continue  # what Django does: a field that failed its own check is not checked again
                         key = (
@@ -947,14 +953,19 @@ class PortfolioResource(resources.ModelResource):
             with transaction.atomic(using=using):
                 for group in groups:
                     if group:
-                        writes.rows_write([item[0] for item in group], created=group[0][1], using=using)
+                        writes.rows_write(
+                            [item[0] for item in group],
+                            created=group[0][1],
+                            using=using,
+                            history=self._writes_history,
+                        )
         except DatabaseError:
             for instance, created, number, row in pending:
                 if created:
                     instance.pk, instance._state.adding, instance._state.db = None, True, None
                 try:
                     with transaction.atomic(using=using):
-                        writes.rows_write([instance], created=created, using=using)
+                        writes.rows_write([instance], created=created, using=using, history=self._writes_history)
                 except DatabaseError as error:
                     self._write_errors.append((number, row, error))
 

@@ -270,6 +270,55 @@ def test_rows_written_in_batches_get_the_history_a_save_writes(seeded_plan, supe
     assert created.version == 1 and created.created_at is not None
 
 
+@pytest.mark.django_db
+def test_batch_history_rows_are_the_rows_django_simple_history_writes(superuser, owner):  # noqa: F811
+    """writes.py writes history rows with one INSERT … SELECT; they must equal, column for column, what
+    ``bulk_history_create`` writes for the same objects: changed and new rows, a person or nobody, blanks."""
+    from django.utils import timezone
+
+    from projects.spreadsheets import writes
+    from tests.factories import MilestoneFactory
+
+    when = timezone.now() - dt.timedelta(hours=3)
+    columns = [
+        field.attname for field in Milestone.history.model._meta.concrete_fields if field.attname != "history_id"
+    ]
+
+    def stamped(milestones):
+        for milestone, user in zip(milestones, (superuser, None, owner), strict=False):
+            milestone._history_user, milestone._change_reason, milestone._history_date = user, "비교: 파일.xlsx", when
+        return milestones
+
+    def latest(count):
+        return list(Milestone.history.order_by("-history_id").values_list(*columns)[:count])[::-1]
+
+    changed = [
+        MilestoneFactory(amount_requested=120, amount_secured=None, completed_on=None, owner=owner),
+        MilestoneFactory(notes="", owner=None),
+        MilestoneFactory(amount_secured=45, completed_on=dt.date(2026, 11, 2), status=Milestone.Status.ACHIEVED),
+    ]
+    for milestone in changed:
+        milestone.notes = '고친 비고 "따옴표", 쉼표 {중괄호}'
+    project = changed[0].project
+    new = [
+        Milestone(
+            project=project,
+            kind=Milestone.Kind.NATIONAL_FUNDING,
+            title=f"새 마일스톤 {n}",
+            responsible_agency="해양수산부",
+            due_date=dt.date(2027, 3, n + 1),
+            status=Milestone.Status.PLANNED,
+        )
+        for n in range(3)
+    ]
+    for instances, created in ((changed, False), (new, True)):
+        writes.rows_write(stamped(instances), created=created, using="default")
+        ours = latest(len(instances))
+        Milestone.history.bulk_history_create(stamped(instances), update=not created)
+        assert ours == latest(len(instances))
+        assert [row[columns.index("history_type")] for row in ours] == ["+" if created else "~"] * len(instances)
+
+
 def test_the_preview_shows_the_first_rows_that_change_and_says_there_are_more(
     admin_client,
     seeded_plan,  # noqa: F811
