@@ -40,8 +40,10 @@ def rows_write(instances: list[Model], *, created: bool, using: str, history: bo
 
 
 def _columns(fields, connection) -> list[tuple[str, str]]:
-    """The fields as (quoted column, database type) pairs, for a table of values (tracker/sqlvalues.py)."""
-    return [(connection.ops.quote_name(field.column), field.db_type(connection)) for field in fields]
+    """The fields as (quoted column, database type) pairs, for a table of values (tracker/sqlvalues.py). The type
+    goes without its length: PostgreSQL cuts a value cast to ``varchar(300)`` to 300 characters without a word,
+    where writing it to the column refuses it, as a save would."""
+    return [(connection.ops.quote_name(field.column), field.db_type(connection).split("(")[0]) for field in fields]
 
 
 def _update(model: type[Model], instances: list[Model], *, using: str) -> None:

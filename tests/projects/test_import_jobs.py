@@ -319,6 +319,20 @@ def test_batch_history_rows_are_the_rows_django_simple_history_writes(superuser,
         assert [row[columns.index("history_type")] for row in ours] == ["+" if created else "~"] * len(instances)
 
 
+def test_a_value_too_long_for_its_column_is_refused_by_a_batch_write_not_cut(postgres, owner):  # noqa: F811
+    """As a save is: the batch's values travel as arrays, and a cast to the column's ``varchar(300)`` would cut."""
+    from django.db import DataError, transaction
+
+    from projects.spreadsheets import writes
+    from tests.factories import MilestoneFactory
+
+    milestone = MilestoneFactory()
+    milestone.title = "가" * 301
+    with pytest.raises(DataError), transaction.atomic():
+        writes.rows_write([milestone], created=False, using="default")
+    assert Milestone.objects.get(pk=milestone.pk).title != milestone.title
+
+
 def test_the_preview_shows_the_first_rows_that_change_and_says_there_are_more(
     admin_client,
     seeded_plan,  # noqa: F811
