@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from django.db import connection
+from django.db import DataError, connection
 from django.db.models.expressions import RawSQL
 
 
@@ -29,6 +29,9 @@ def values_table(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence], *
     if is_postgresql():
         arrays = ", ".join(f"%s::{db_type}[]" for _name, db_type in columns)
         return f"unnest({arrays}) AS {alias} ({names})", [_array([row[i] for row in rows]) for i in range(len(columns))]
+    if any(isinstance(value, str) and "\x00" in value for row in rows for value in row):
+        # SQLite's JSON functions end a string at a NUL character; PostgreSQL refuses one in text. Refused here too.
+        raise DataError("a text value holds a NUL character")
     picks = ", ".join(f"json_extract(value, '$[{i}]') AS {name}" for i, (name, _type) in enumerate(columns))
     document = json.dumps([list(row) for row in rows], default=_json_default)
     return f"(SELECT {picks} FROM json_each(%s)) AS {alias}", [document]

@@ -928,7 +928,15 @@ class PortfolioResource(resources.ModelResource):
                     setattr(instance, field.name, related)
         if self.importing_user is not None:
             instance._history_user = self.importing_user
-        instance._change_reason = f"{self.history_reason}: {self.file_name}" if self.file_name else self.history_reason
+        instance._change_reason = self._change_reason_for(type(instance))
+
+    def _change_reason_for(self, model) -> str:
+        """ "스프레드시트 가져오기: <file>", cut to what the history table holds (a long file name would otherwise make
+        every changed row fail to save)."""
+        reason = f"{self.history_reason}: {self.file_name}" if self.file_name else self.history_reason
+        manager = getattr(model._meta, "simple_history_manager_attribute", None)
+        limit = getattr(model, manager).model._meta.get_field("history_change_reason").max_length if manager else None
+        return reason if limit is None or len(reason) <= limit else reason[: limit - 1] + "…"
 
     def save_instance(self, instance, is_create, row, **kwargs):
         if not self.bulk_writes:

@@ -25,7 +25,8 @@ BATCH = 500  # rows per batch: one savepoint each, so that a refused batch is re
 
 def rows_write(instances: list[Model], *, created: bool, using: str, history: bool = True) -> None:
     """Write ``instances`` (one model; all new, or all existing) and, unless ``history`` is off, their history
-    rows (a preview, which is rolled back, needs none: a history row cannot make a row fail)."""
+    rows (a preview, which is rolled back, needs none: the history table takes whatever the row's table took, and
+    the import cuts its change reason to the column's length, columns.py: ``_change_reason_for``)."""
     if not instances:
         return
     model = type(instances[0])

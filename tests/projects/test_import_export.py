@@ -320,6 +320,26 @@ def test_an_edited_file_updates_by_code_and_records_the_change_under_the_importe
     assert latest.history_change_reason == "스프레드시트 가져오기: 고친 파일.csv"
 
 
+@pytest.mark.parametrize("kind", [PROJECTS, MILESTONES])
+def test_a_long_file_name_is_cut_in_the_history_and_never_refuses_a_row(seeded_plan, importer, kind):
+    """The history's reason column holds 100 characters: "스프레드시트 가져오기: " and a 95-character file name
+    are cut to fit, in the preview and the import alike (on PostgreSQL a longer reason refused every changed row)."""
+    name = "가" * 95 + ".csv"
+    rows = csv_rows(portfolio_export(plan=seeded_plan, file_format="csv", kinds=(kind,)))
+    text_column, text_field = ("사업 개요", "description") if kind == PROJECTS else ("비고", "notes")
+    rows[1][(PROJECT_HEADERS if kind == PROJECTS else MILESTONE_HEADERS).index(text_column)] = "긴 파일 이름으로 고침"
+
+    for dry_run in (True, False):
+        report = portfolio_import(
+            content=csv_bytes(rows), user=importer, plan=seeded_plan, kind=kind, file_name=name, dry_run=dry_run
+        )
+        assert not report.problems, report.problems[:3]
+
+    model = CoreProject if kind == PROJECTS else Milestone
+    reason = model.history.filter(**{text_field: "긴 파일 이름으로 고침"}).get().history_change_reason
+    assert reason == f"스프레드시트 가져오기: {name}"[:99] + "…" and len(reason) == 100
+
+
 def test_a_changed_milestone_row_bumps_its_version_once_and_keeps_the_status_rule(seeded_plan, importer):
     milestone = Milestone.objects.filter(status="achieved").first()
     rows = csv_rows(portfolio_export(plan=seeded_plan, file_format="csv", kinds=(MILESTONES,)))

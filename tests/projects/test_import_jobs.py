@@ -333,6 +333,21 @@ def test_a_value_too_long_for_its_column_is_refused_by_a_batch_write_not_cut(pos
     assert Milestone.objects.get(pk=milestone.pk).title != milestone.title
 
 
+@pytest.mark.django_db
+def test_a_nul_character_is_refused_by_a_batch_write_not_cut_on_either_database():
+    """PostgreSQL refuses NUL in text; SQLite's JSON functions, which carry a batch there, would end the text at it."""
+    from django.db import DataError, transaction
+
+    from projects.spreadsheets import writes
+    from tests.factories import MilestoneFactory
+
+    milestone = MilestoneFactory(notes="처음 비고")
+    milestone.notes = "앞\x00뒤"
+    with pytest.raises(DataError), transaction.atomic():
+        writes.rows_write([milestone], created=False, using="default")
+    assert Milestone.objects.get(pk=milestone.pk).notes == "처음 비고"
+
+
 def test_the_preview_shows_the_first_rows_that_change_and_says_there_are_more(
     admin_client,
     seeded_plan,  # noqa: F811
