@@ -928,7 +928,10 @@ class PortfolioResource(resources.ModelResource):
                     setattr(instance, field.name, related)
         if self.importing_user is not None:
             instance._history_user = self.importing_user
-        instance._change_reason = self._change_reason_for(type(instance))
+        model = type(instance)
+        instance._change_reason = self._cached(  # once per import: the history manager is a new class each time
+            f"change_reason:{model._meta.label}:{self.file_name}", lambda: self._change_reason_for(model)
+        )
 
     def _change_reason_for(self, model) -> str:
         """ "스프레드시트 가져오기: <file>", cut to what the history table holds (a long file name would otherwise make
