@@ -934,8 +934,8 @@ class PortfolioResource(resources.ModelResource):
         )
 
     def _change_reason_for(self, model) -> str:
-        """ "스프레드시트 가져오기: <file>", cut to what the history table holds (a long file name would otherwise make
-        every changed row fail to save)."""
+        """The history's reason for this import's rows ("스프레드시트 가져오기: <file>"), cut to what the history table
+        holds: a long file name would otherwise make every changed row fail to save."""
         reason = f"{self.history_reason}: {self.file_name}" if self.file_name else self.history_reason
         manager = getattr(model._meta, "simple_history_manager_attribute", None)
         limit = getattr(model, manager).model._meta.get_field("history_change_reason").max_length if manager else None
